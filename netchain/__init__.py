@@ -1,0 +1,12 @@
+"""netchain: the UCSPI/TCP server tool family as a chain of small programs."""
+
+__version__ = "0.1.0"
+
+# program name -> module name; one module per program (DESIGN.md 6)
+PROGRAMS = {
+    "accessrules": "accessrules",
+    "accessrules-cdb-from-fs": "accessrules_cdb_from_fs",
+    "accessrules-fs-from-cdb": "accessrules_fs_from_cdb",
+    "tcprules": "tcprules",
+    "tcprulescheck": "tcprulescheck",
+}

@@ -1,0 +1,63 @@
+"""Exit codes and the exceptions that carry them (DESIGN.md section 3).
+
+Library code raises one of these; netchain.runner turns it into a message
+on stderr and an exit code.  Nothing below calls sys.exit.
+"""
+
+OK = 0
+DENIED = 1
+IDENT_ERROR = 2
+TIMEOUT = 99
+PERMANENT = 100
+BUG = 101
+TEMPORARY = 111
+NOT_EXECUTABLE = 126
+NOT_FOUND = 127
+
+
+class NetchainError(Exception):
+    """An error with an exit code; str() is the text after 'PROG: fatal: '."""
+
+    code = TEMPORARY
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class UsageError(NetchainError):
+    """Bad command line: the runner prints 'PROG: usage: USAGE' (exit 100)."""
+
+    code = PERMANENT
+
+    def __init__(self, message=""):
+        super().__init__(message, PERMANENT)
+
+
+class BadInput(NetchainError):
+    """Malformed rules, files or arguments: a permanent error (exit 100)."""
+
+    code = PERMANENT
+
+
+class SystemFailure(NetchainError):
+    """A temporary or system error: missing file, I/O, socket (exit 111)."""
+
+    code = TEMPORARY
+
+
+class CorruptRules(SystemFailure):
+    """A rules source that cannot be read safely; never treated as allow."""
+
+
+class Denied(NetchainError):
+    """Access denied (exit 1); the runner prints nothing unless asked to."""
+
+    code = DENIED
+
+
+def os_error(verb, exc, strerror=None):
+    """Wrap an OSError as SystemFailure('unable to VERB: REASON')."""
+    reason = strerror(exc.errno) if strerror else (exc.strerror or str(exc))
+    return SystemFailure("unable to %s: %s" % (verb, reason))

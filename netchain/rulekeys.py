@@ -1,0 +1,74 @@
+"""Lookup orders: the one owner of which keys are tried, in which order.
+
+s6 layout (DESIGN.md 4.2): ip4/NET_LEN for 32..0 or ip6/NET_LEN for
+128..0, then reversedns/NAME, each parent domain, reversedns/@.
+djb tcprules layout (4.4): ucspi-tcp 0.88's rules.c order.
+"""
+
+from . import addr
+
+
+def ip_keys(ip_text):
+    """s6 keys for an address, most specific first ('::ffff:a.b.c.d' is IPv4)."""
+    family, value = addr.parse_ip(ip_text)
+    kind = "ip4/" if family == 4 else "ip6/"
+    fmt = addr.format_ip4 if family == 4 else addr.format_ip6
+    top = addr.max_length(family)
+    keys = []
+    last_net = None
+    text = ""
+    for length in range(top, -1, -1):
+        net = value & addr.mask(family, length)
+        if net != last_net:
+            text, last_net = fmt(net), net
+        keys.append("%s%s_%d" % (kind, text, length))
+    return keys
+
+
+def usable_host_name(name):
+    """The name without its root dot, or None if it cannot be a key safely.
+
+    A name from DNS is attacker-controlled: one with '/', NUL, an empty or
+    dot-only label would address files outside reversedns/ in a tree.
+    """
+    if not name:
+        return None
+    if name.endswith("."):
+        name = name[:-1]
+    if not name or "/" in name or "\0" in name:
+        return None
+    if any(label in ("", "..") for label in name.split(".")):
+        return None
+    return name
+
+
+def reversedns_keys(name):
+    """reversedns/NAME, each parent, then reversedns/@ (no name: only @)."""
+    keys = []
+    name = usable_host_name(name)
+    while name:
+        keys.append("reversedns/" + name)
+        _, _, name = name.partition(".")
+    keys.append("reversedns/@")
+    return keys
+
+
+def djb_keys(ip, host=None, info=None):
+    """ucspi-tcp 0.88 rules.c order for the tcprules layout (str keys)."""
+    keys = []
+    if info is not None:
+        keys.append("%s@%s" % (info, ip))
+        if host is not None:
+            keys.append("%s@=%s" % (info, host))
+    keys.append(ip)
+    if host is not None:
+        keys.append("=" + host)
+    for end in range(len(ip), 0, -1):
+        # '.' as 0.88; ':' as the IPv6 patch (never a lone leading ':')
+        if ip[end - 1] == "." or (ip[end - 1] == ":" and end > 1):
+            keys.append(ip[:end])
+    if host is not None:
+        keys.extend("=" + host[i:] for i in range(len(host)) if host[i] == ".")
+        keys.append("=")
+    keys.append("")
+    return keys

@@ -1,0 +1,123 @@
+"""Rule backends (tree, s6 cdb, tcprules cdb) and the lookups over them.
+
+Each backend answers find(key) with a Rule or None and raises
+CorruptRules (exit 111) when it cannot read: an error is never an allow.
+"""
+
+import os
+
+from . import cdbfile, djbrules, errors, rule as rulemod, rulekeys, ruletree
+
+S6 = "s6"
+DJB = "tcprules"
+
+
+class TreeRules:
+    """Rules in a directory tree (-i DIR); a missing tree matches nothing."""
+
+    layout = S6
+
+    def __init__(self, root):
+        self.root = root
+
+    def find(self, key):
+        try:
+            return ruletree.read_rule(os.path.join(self.root, key))
+        except OSError as exc:
+            raise errors.CorruptRules("unable to read rule %s in %s: %s"
+                                      % (key, self.root, exc.strerror)) from None
+        except errors.BadInput as exc:
+            raise errors.CorruptRules(str(exc)) from None
+
+
+class CdbRules:
+    """Rules in a cdb (-x FILE) of either layout."""
+
+    def __init__(self, reader, layout):
+        self.reader = reader
+        self.layout = layout
+
+    def raw(self, key):
+        return self.reader.get(key.encode("utf-8", "surrogateescape"))
+
+    def find(self, key):
+        value = self.raw(key)
+        if value is None:
+            return None
+        if self.layout == DJB:
+            return djbrules.decode(value)
+        try:
+            return rulemod.decode(value)
+        except rulemod.BadRecord as exc:
+            raise errors.CorruptRules("invalid record %s in %s: %s"
+                                      % (key, self.reader.path, exc)) from None
+
+
+def detect_layout(reader):
+    """s6 keys all contain '/', tcprules keys never: the first record tells."""
+    first = reader.first_key()
+    return DJB if first is not None and b"/" not in first else S6
+
+
+def open_cdb(path, layout=None):
+    """CdbRules for path; layout None means detect it.  Missing: exit 111."""
+    try:
+        reader = cdbfile.CdbReader(path)
+    except OSError as exc:
+        raise errors.SystemFailure("unable to open %s: %s" % (path, exc.strerror)) from None
+    return CdbRules(reader, layout or detect_layout(reader))
+
+
+class CdbSource:
+    """A cdb reopened whenever the file at path changes (hot reload)."""
+
+    def __init__(self, path, layout=None):
+        self.path = path
+        self.layout = layout
+        self.rules = None
+
+    def current(self):
+        try:
+            stat = os.stat(self.path)
+        except OSError as exc:
+            self.rules = None
+            raise errors.SystemFailure("unable to open %s: %s"
+                                       % (self.path, exc.strerror)) from None
+        identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self.rules is None or self.rules.reader.identity != identity:
+            self.rules = open_cdb(self.path, self.layout)
+        return self.rules
+
+
+def first_match(backend, keys):
+    for key in keys:
+        found = backend.find(key)
+        if found is not None:
+            return rulemod.Decision(key, found)
+    return rulemod.Decision()
+
+
+def lookup_ip(backend, ip):
+    """s6 order, IP part: the Decision of the first ip4/ip6 key found."""
+    return first_match(backend, rulekeys.ip_keys(ip))
+
+
+def lookup_host(backend, host):
+    """s6 order, name part: reversedns keys (host None: only '@')."""
+    return first_match(backend, rulekeys.reversedns_keys(host))
+
+
+def lookup(backend, ip, host=None, with_host=False):
+    """Full s6 lookup; the name part runs only when with_host is true."""
+    decision = lookup_ip(backend, ip)
+    if decision.rule is None and with_host:
+        decision = lookup_host(backend, host)
+    return decision
+
+
+def lookup_djb(backend, ip, host=None, info=None):
+    """ucspi-tcp order over a tcprules cdb; no match is an allow."""
+    decision = first_match(backend, rulekeys.djb_keys(ip, host, info))
+    if decision.rule is None:
+        return rulemod.Decision(None, rulemod.ALLOW)
+    return decision

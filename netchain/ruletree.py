@@ -1,0 +1,192 @@
+"""The rules tree on disk (DESIGN.md 4.1): the one owner of its layout.
+
+    ROOT/<type>/<rule>/allow | deny, env/NAME, exec
+
+Reading follows s6's fs backend and s6-accessrules-cdb-from-fs: entries in
+directory listing order, names starting with '.' skipped, env files read
+as skalibs' envdir does.  Writing builds a whole rule directory under a
+dot-name and renames it into place, so a reader sees the old rule or the
+new one, never half of one.
+"""
+
+import ctypes
+import errno
+import os
+import shutil
+import tempfile
+
+from . import errors, rule as rulemod
+
+ENV_VALUE_MAX = 4095  # skalibs reads at most this much of an env file
+EXEC_MAX = 4096
+
+
+def _exists(path):
+    """True/False as access(F_OK); errors other than ENOENT propagate."""
+    try:
+        os.stat(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def read_env_value(path):
+    """The value an env file gives: None (unset) or bytes (first line)."""
+    with open(path, "rb") as handle:
+        data = handle.read(ENV_VALUE_MAX)
+    if not data:
+        return None
+    data = data.split(b"\n", 1)[0].rstrip(b" \t\r")
+    return data.replace(b"\0", b"\n")
+
+
+def read_env_dir(path):
+    """Env entries of an env/ directory, in listing order; () if absent."""
+    try:
+        names = os.listdir(path)
+    except FileNotFoundError:
+        return ()
+    entries = []
+    for name in names:
+        if name.startswith(".") or "=" in name:
+            continue
+        entries.append((os.fsencode(name), read_env_value(os.path.join(path, name))))
+    return tuple(entries)
+
+
+def read_exec(path):
+    """(text, truncated) of an exec file; (b'', False) if absent."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(EXEC_MAX + 1)
+    except FileNotFoundError:
+        return b"", False
+    return data[:EXEC_MAX], len(data) >= EXEC_MAX
+
+
+def read_rule(rule_dir, on_truncated=None):
+    """Rule stored in rule_dir, or None if it has neither allow nor deny.
+
+    Raises OSError for anything but a missing file, and BadInput when the
+    environment is larger than a record can hold.
+    """
+    if not _exists(os.path.join(rule_dir, "allow")):
+        return rulemod.DENY if _exists(os.path.join(rule_dir, "deny")) else None
+    env = read_env_dir(os.path.join(rule_dir, "env"))
+    if len(rulemod.encode_env(env)) > rulemod.MAX_PART:
+        raise errors.BadInput("environment in %s/env is too big (max %d bytes)"
+                              % (rule_dir, rulemod.MAX_PART))
+    exec_text, truncated = read_exec(os.path.join(rule_dir, "exec"))
+    if truncated and on_truncated:
+        on_truncated(os.path.join(rule_dir, "exec"))
+    return rulemod.Rule(True, env, exec_text)
+
+
+def walk(root, on_truncated=None):
+    """Yield (key, Rule) for every rule of the tree, in listing order.
+
+    Raises SystemFailure (111) with s6's wording for unreadable parts.
+    """
+    for type_name in _listdir(root):
+        type_dir = os.path.join(root, type_name)
+        for rule_name in _listdir(type_dir):
+            rule_dir = os.path.join(type_dir, rule_name)
+            try:
+                found = read_rule(rule_dir, on_truncated)
+            except OSError as exc:
+                raise errors.SystemFailure("unable to read rule %s: %s"
+                                           % (rule_dir, exc.strerror)) from None
+            if found is not None:
+                yield "%s/%s" % (type_name, rule_name), found
+
+
+def _listdir(path):
+    try:
+        return [name for name in os.listdir(path) if not name.startswith(".")]
+    except OSError as exc:
+        raise errors.SystemFailure("unable to opendir %s: %s" % (path, exc.strerror)) from None
+
+
+def check_key(key):
+    """Refuse a key that would write outside its TYPE/RULE directory."""
+    parts = key.split("/")
+    if len(parts) != 2 or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        raise errors.BadInput("invalid rule key: %r" % (key,))
+
+
+def write_rule_dir(rule_dir, found):
+    """Create rule_dir (which must not exist) holding found."""
+    os.mkdir(rule_dir)
+    _write_file(os.path.join(rule_dir, "allow" if found.allow else "deny"), b"")
+    if not found.allow:
+        return
+    if found.env:
+        os.mkdir(os.path.join(rule_dir, "env"))
+    for name, value in found.env:
+        if b"/" in name or name.startswith(b".") or not name:
+            raise errors.BadInput("invalid variable name: %r" % (name,))
+        # newline in a value came from a NUL in the file: write it back so.
+        content = b"" if value is None else value.replace(b"\n", b"\0") + b"\n"
+        _write_file(os.path.join(rule_dir, "env", os.fsdecode(name)), content)
+    if found.exec_text:
+        _write_file(os.path.join(rule_dir, "exec"), found.exec_text)
+
+
+def _write_file(path, content):
+    with open(path, "xb") as handle:
+        handle.write(content)
+
+
+def _renameat2_exchange():
+    """Return a function swapping two paths atomically, or None."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        func = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    at_fdcwd, rename_exchange = -100, 2
+
+    def exchange(first, second):
+        if func(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange):
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), second)
+    return exchange
+
+
+def install_rule(root, key, found):
+    """Put found at ROOT/key, replacing what is there, atomically."""
+    check_key(key)
+    type_dir = os.path.join(root, key.split("/")[0])
+    os.makedirs(type_dir, exist_ok=True)
+    target = os.path.join(root, key)
+    staging = tempfile.mkdtemp(prefix=".new-", dir=type_dir)
+    try:
+        built = os.path.join(staging, "rule")
+        write_rule_dir(built, found)
+        _swap_into_place(built, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_into_place(built, target):
+    if not os.path.lexists(target):
+        os.rename(built, target)  # built now gone; staging removed by caller
+        return
+    exchange = _renameat2_exchange()
+    if exchange is None:
+        raise OSError(errno.ENOSYS, "renameat2 not available", target)
+    exchange(built, target)  # old rule now lives at built, removed with staging
+
+
+def remove_rule(root, key):
+    """Remove ROOT/key atomically; False if there was no such rule."""
+    check_key(key)
+    target = os.path.join(root, key)
+    if not os.path.lexists(target):
+        return False
+    graveyard = tempfile.mkdtemp(prefix=".old-", dir=os.path.dirname(target))
+    try:
+        os.rename(target, os.path.join(graveyard, "rule"))
+    finally:
+        shutil.rmtree(graveyard, ignore_errors=True)
+    return True

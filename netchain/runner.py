@@ -1,0 +1,67 @@
+"""The one place where exceptions become messages and exit codes."""
+
+import os
+import sys
+import traceback
+
+from . import errors
+
+
+def warn(prog, text):
+    """Print 'PROG: warning: TEXT' on stderr."""
+    _say("%s: warning: %s\n" % (prog, text))
+
+
+def info(prog, text):
+    _say("%s: info: %s\n" % (prog, text))
+
+
+def _say(line):
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # a closed stderr must not turn an error into a crash
+
+
+def report(prog, usage, exc):
+    """Print the message for exc and return its exit code."""
+    if isinstance(exc, errors.UsageError):
+        _say("%s: usage: %s\n" % (prog, usage))
+        if str(exc):
+            _say("%s: fatal: %s\n" % (prog, exc))
+    elif isinstance(exc, errors.Denied):
+        if str(exc):
+            _say("%s: %s\n" % (prog, exc))
+    else:
+        _say("%s: fatal: %s\n" % (prog, exc))
+    return exc.code
+
+
+def run(prog, usage, main, argv):
+    """Call main(argv) and turn what it raises into an exit code."""
+    try:
+        code = main(argv)
+    except errors.NetchainError as exc:
+        return report(prog, usage, exc)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return errors.TEMPORARY
+    except Exception:  # a bug: say so loudly, with the trace
+        _say("%s: fatal: internal error (bug):\n%s" % (prog, traceback.format_exc()))
+        return errors.BUG
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+    return code if code is not None else 0
+
+
+def launch(module_name, argv=None):
+    """Entry point for bin/ launchers, console scripts and python -m."""
+    import importlib
+
+    module = importlib.import_module("netchain." + module_name)
+    sys.exit(run(module.PROG, module.USAGE, module.main,
+                 sys.argv if argv is None else argv))
