@@ -65,8 +65,8 @@ def expand_address(address, line):
     bottom = _number(address[left:dash], line)
     top = min(_number(address[dash + 1:right], line), 255)
     head, tail = address[:left], address[right:]
-    # tcprules lowercases range keys only; it leaves other keys as written.
-    return [(head + b"%d" % n + tail).lower() for n in range(bottom, top + 1)]
+    # Debian's 0.88 leaves every key's case as written, ranges included.
+    return [head + b"%d" % n + tail for n in range(bottom, top + 1)]
 
 
 def parse_line(raw):

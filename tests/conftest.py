@@ -1,0 +1,44 @@
+"""Shared helpers: run a netchain program or a reference program."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def make_env(env=None, unset=()):
+    """os.environ without the names in unset, updated with env."""
+    full_env = {k: v for k, v in os.environ.items() if k not in unset}
+    full_env.update(env or {})
+    return full_env
+
+
+def run(prog, *args, input=b"", env=None, unset=(), timeout=60, cwd=None):
+    """Run a netchain program as a real process; return CompletedProcess."""
+    full_env = make_env(env, unset)
+    full_env["PYTHONPATH"] = ROOT
+    return subprocess.run([sys.executable, "-m", "netchain", prog, *map(str, args)],
+                          input=input, capture_output=True, env=full_env,
+                          timeout=timeout, cwd=cwd)
+
+
+def run_ref(prog, *args, input=b"", env=None, unset=(), timeout=60, cwd=None):
+    """Run a reference program (Debian's ucspi-tcp or s6)."""
+    return subprocess.run([prog, *map(str, args)], input=input, capture_output=True,
+                          env=make_env(env, unset), timeout=timeout, cwd=cwd)
+
+
+def need(prog):
+    """Skip the test when a reference program is not installed."""
+    if shutil.which(prog) is None:
+        pytest.skip("reference %s not installed (apt-get install ucspi-tcp s6)" % prog)
+
+
+def strip_prog(stderr, prog):
+    """stderr text with the leading program name removed, for comparisons."""
+    text = stderr.decode("latin-1")
+    return text[len(prog) + 2:] if text.startswith(prog + ": ") else text
