@@ -21,18 +21,25 @@ ENV_VALUE_MAX = 4095  # skalibs reads at most this much of an env file
 EXEC_MAX = 4096
 
 
-def _exists(path):
-    """True/False as access(F_OK); errors other than ENOENT propagate."""
+class _Changed(Exception):
+    """The rule directory was replaced or removed while we read it."""
+
+
+def _exists_at(name, dir_fd):
     try:
-        os.stat(path)
+        os.stat(name, dir_fd=dir_fd)
         return True
     except FileNotFoundError:
         return False
 
 
-def read_env_value(path):
+def _read_env_value(name, dir_fd):
     """The value an env file gives: None (unset) or bytes (first line)."""
-    with open(path, "rb") as handle:
+    try:
+        fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise _Changed() from None
+    with open(fd, "rb") as handle:
         data = handle.read(ENV_VALUE_MAX)
     if not data:
         return None
@@ -40,46 +47,78 @@ def read_env_value(path):
     return data.replace(b"\0", b"\n")
 
 
-def read_env_dir(path):
-    """Env entries of an env/ directory, in listing order; () if absent."""
+def _read_env_dir(rule_fd):
+    """Env entries of env/ in listing order, as skalibs' envdir; () if none."""
     try:
-        names = os.listdir(path)
+        env_fd = os.open("env", os.O_RDONLY | os.O_DIRECTORY, dir_fd=rule_fd)
     except FileNotFoundError:
         return ()
-    entries = []
-    for name in names:
-        if name.startswith(".") or "=" in name:
-            continue
-        entries.append((os.fsencode(name), read_env_value(os.path.join(path, name))))
-    return tuple(entries)
-
-
-def read_exec(path):
-    """(text, truncated) of an exec file; (b'', False) if absent."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(EXEC_MAX + 1)
+        entries = []
+        for name in os.listdir(env_fd):
+            if name.startswith(".") or "=" in name:
+                continue
+            entries.append((os.fsencode(name), _read_env_value(name, env_fd)))
+        return tuple(entries)
+    finally:
+        os.close(env_fd)
+
+
+def _read_exec(rule_fd):
+    """(text, truncated) of the exec file; (b'', False) if absent."""
+    try:
+        fd = os.open("exec", os.O_RDONLY, dir_fd=rule_fd)
     except FileNotFoundError:
         return b"", False
+    with open(fd, "rb") as handle:
+        data = handle.read(EXEC_MAX + 1)
     return data[:EXEC_MAX], len(data) >= EXEC_MAX
+
+
+def _read_rule_at(rule_fd, rule_dir, on_truncated):
+    if not _exists_at("allow", rule_fd):
+        return rulemod.DENY if _exists_at("deny", rule_fd) else None
+    env = _read_env_dir(rule_fd)
+    if len(rulemod.encode_env(env)) > rulemod.MAX_PART:
+        raise errors.BadInput("environment in %s/env is too big (max %d bytes)"
+                              % (rule_dir, rulemod.MAX_PART))
+    exec_text, truncated = _read_exec(rule_fd)
+    if truncated and on_truncated:
+        on_truncated(os.path.join(rule_dir, "exec"))
+    return rulemod.Rule(True, env, exec_text)
 
 
 def read_rule(rule_dir, on_truncated=None):
     """Rule stored in rule_dir, or None if it has neither allow nor deny.
 
-    Raises OSError for anything but a missing file, and BadInput when the
+    Reads through a directory descriptor and checks afterwards that the
+    directory is still the one at rule_dir: a rule swapped in or removed
+    meanwhile (accessrules does both) is read again, never half-read.
+    Raises OSError for anything but a missing rule, and BadInput when the
     environment is larger than a record can hold.
     """
-    if not _exists(os.path.join(rule_dir, "allow")):
-        return rulemod.DENY if _exists(os.path.join(rule_dir, "deny")) else None
-    env = read_env_dir(os.path.join(rule_dir, "env"))
-    if len(rulemod.encode_env(env)) > rulemod.MAX_PART:
-        raise errors.BadInput("environment in %s/env is too big (max %d bytes)"
-                              % (rule_dir, rulemod.MAX_PART))
-    exec_text, truncated = read_exec(os.path.join(rule_dir, "exec"))
-    if truncated and on_truncated:
-        on_truncated(os.path.join(rule_dir, "exec"))
-    return rulemod.Rule(True, env, exec_text)
+    for _ in range(8):
+        try:
+            rule_fd = os.open(rule_dir, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            return None
+        try:
+            found = _read_rule_at(rule_fd, rule_dir, on_truncated)
+            if _same_dir(rule_fd, rule_dir):
+                return found
+        except _Changed:
+            pass
+        finally:
+            os.close(rule_fd)
+    raise OSError(errno.EAGAIN, "rule kept changing while being read", rule_dir)
+
+
+def _same_dir(fd, path):
+    try:
+        here, there = os.fstat(fd), os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def walk(root, on_truncated=None):

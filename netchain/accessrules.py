@@ -1,0 +1,179 @@
+"""accessrules: manage a rules tree as a person would.
+
+    accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET
+    accessrules DIR deny TARGET
+    accessrules DIR remove TARGET
+    accessrules DIR list
+    accessrules DIR check IP [HOST]
+    accessrules DIR compile CDB
+
+TARGET is an address, a CIDR network (v4 or v6), a host name or domain
+(any name below it), '@' (any name), or a raw key such as ip4/10.0.0.0_8.
+Every edit builds the whole rule directory and renames it into place.
+"""
+
+import os
+import sys
+
+from . import addr, errors, options, rule as rulemod, rulekeys, rules, ruletree, runner
+from .accessrules_cdb_from_fs import compile_tree
+
+PROG = "accessrules"
+USAGE = ("accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET"
+         " | DIR deny TARGET | DIR remove TARGET | DIR list | DIR check IP [HOST]"
+         " | DIR compile CDB")
+
+
+def target_key(target, say=None):
+    """The tree key for a TARGET; tells say() when it normalised a network."""
+    if target.startswith(("ip4/", "ip6/", "reversedns/")):
+        kind, _, rest = target.partition("/")
+        if kind == "reversedns":
+            return target_key(rest, say)
+        return target_key(rest.replace("_", "/"), say)
+    if target == "@":
+        return "reversedns/@"
+    try:
+        family, network, length, had_host_bits = addr.parse_network(target)
+    except ValueError:
+        return _name_key(target)
+    key = "ip%d/%s_%d" % (family, addr.format_ip(family, network), length)
+    if had_host_bits and say:
+        say("%s has host bits set: using the network %s" % (target, key))
+    return key
+
+
+def _name_key(target):
+    name = rulekeys.usable_host_name(target.lower())
+    if name is None or not all(c.isalnum() or c in "-_." for c in name):
+        raise errors.BadInput("not an address, network or host name: %r" % (target,))
+    return "reversedns/" + name
+
+
+def _env_name(name):
+    if not name or name.startswith(".") or "=" in name or "/" in name or "\0" in name:
+        raise errors.BadInput("invalid variable name: %r" % (name,))
+    return name
+
+
+def parse_allow(args, say):
+    """Rule for 'allow' options; warns about PROTO and TCP* overrides."""
+    opts, rest = options.parse(["allow"] + args, "s:u:x:")
+    if len(rest) != 1:
+        raise errors.UsageError("allow takes one TARGET after its options")
+    env, exec_text = [], b""
+    for flag, value in opts:
+        if flag == "-s":
+            name, sep, text = value.partition("=")
+            if not sep:
+                raise errors.UsageError("-s needs NAME=VALUE (use NAME= for the empty string)")
+            env.append((_env_name(name), os.fsencode(text)))
+        elif flag == "-u":
+            env.append((_env_name(value), None))
+        else:
+            exec_text = os.fsencode(value)
+    for name, _ in env:
+        if name == "PROTO" or name.startswith("TCP"):
+            say("rule sets %s, which overrides what the server itself sets" % name)
+        if any(other == name for other, _ in env[:env.index((name, _))]):
+            raise errors.BadInput("variable %s given twice" % name)
+    found = rulemod.Rule(True, tuple((os.fsencode(n), v) for n, v in env), exec_text)
+    rulemod.encode(found)  # raises BadInput when too big for a record
+    if any(b"\0" in (v or b"") for _, v in found.env):
+        raise errors.BadInput("a value cannot contain a NUL byte")
+    return rest[0], found
+
+
+def describe(found):
+    """One readable line for a rule: allow/deny, env, exec."""
+    if not found.allow:
+        return "deny"
+    words = ["allow"]
+    for name, value in found.environment_changes():
+        words.append("unset %s" % name if value is None else "%s=%s" % (name, _quote(value)))
+    if found.exec_text:
+        words.append("exec " + _quote(os.fsdecode(found.exec_text)))
+    return " ".join(words)
+
+
+def _quote(text):
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _sort_key(key):
+    kind, _, rest = key.partition("/")
+    if kind in ("ip4", "ip6"):
+        text, _, length = rest.rpartition("_")
+        try:
+            return (0 if kind == "ip4" else 1, addr.parse_ip(text)[1], int(length), "")
+        except ValueError:
+            return (2, 0, 0, key)
+    if kind == "reversedns":
+        return (3, 1 if rest == "@" else 0, 0, ".".join(reversed(rest.split("."))))
+    return (4, 0, 0, key)
+
+
+def list_rules(root):
+    found = list(ruletree.walk(root)) if os.path.isdir(root) else []
+    return ["%s %s" % (key, describe(rule)) for key, rule in sorted(found, key=lambda kr: _sort_key(kr[0]))]
+
+
+def check(root, ip, host=None):
+    """(exit code, lines) explaining the decision for ip and host."""
+    try:
+        addr.parse_ip(ip)
+    except ValueError:
+        raise errors.BadInput("not an IP address: %r" % (ip,)) from None
+    decision = rules.lookup(rules.TreeRules(root), ip, host, with_host=host is not None)
+    if decision.rule is None:
+        return 1, ["no rule matched: deny"]
+    lines = ["%s: %s" % (decision.key, "allow" if decision.allowed else "deny")]
+    if decision.allowed:
+        for name, value in decision.rule.environment_changes():
+            lines.append("unset %s" % name if value is None else "set %s=%s" % (name, _quote(value)))
+        if decision.rule.exec_text:
+            lines.append("exec " + _quote(os.fsdecode(decision.rule.exec_text)))
+    return (0 if decision.allowed else 1), lines
+
+
+def _edit(root, command, args):
+    def say(text):
+        runner.info(PROG, text)
+    if command == "allow":
+        target, found = parse_allow(args, lambda text: runner.warn(PROG, text))
+    elif len(args) != 1:
+        raise errors.UsageError("%s takes one TARGET" % command)
+    else:
+        target, found = args[0], rulemod.DENY
+    key = target_key(target, say)
+    try:
+        if command == "remove":
+            if not ruletree.remove_rule(root, key):
+                raise errors.Denied("no rule %s" % key)
+            return 0
+        ruletree.install_rule(root, key, found)
+    except OSError as exc:
+        raise errors.SystemFailure("unable to write rule %s in %s: %s"
+                                   % (key, root, exc.strerror)) from None
+    return 0
+
+
+def main(argv):
+    _, args = options.parse(argv, "")
+    if len(args) < 2:
+        raise errors.UsageError()
+    root, command, rest = args[0], args[1], args[2:]
+    if command in ("allow", "deny", "remove"):
+        return _edit(root, command, rest)
+    if command == "list" and not rest:
+        lines = list_rules(root)
+        code = 0
+    elif command == "check" and len(rest) in (1, 2):
+        code, lines = check(root, *rest)
+    elif command == "compile" and len(rest) == 1:
+        count = compile_tree(rest[0], root, warn=lambda p: runner.warn(PROG, "truncated " + p))
+        lines, code = ["compiled %d rules into %s" % (count, rest[0])], 0
+    else:
+        raise errors.UsageError()
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    return code
