@@ -69,22 +69,35 @@ def expand_address(address, line):
     return [head + b"%d" % n + tail for n in range(bottom, top + 1)]
 
 
-def parse_line(raw):
-    """Records for one input line (a list, maybe empty)."""
+def parse_line(raw, cache=None):
+    """Records for one input line (a list, maybe empty).
+
+    cache, a dict, remembers the value for instruction texts already seen:
+    real rules files repeat a few of them on thousands of lines.
+    """
     line = raw.rstrip(b"\n\t ")
-    if not line or raw.startswith(b"#"):
+    if not line or raw[:1] == b"#":
         return []
     colon = line.find(b":")
     if colon < 0:
         return []
-    value = parse_instructions(line[colon + 1:], line)
-    return [(key, value) for key in expand_address(line[:colon], line)]
+    instructions = line[colon + 1:]
+    value = cache.get(instructions) if cache is not None else None
+    if value is None:
+        value = parse_instructions(instructions, line)
+        if cache is not None:
+            cache[instructions] = value
+    address = line[:colon]
+    if b"-" not in address:
+        return [(address, value)]
+    return [(key, value) for key in expand_address(address, line)]
 
 
-def parse_stream(stream):
-    """Yield (key, value) records for every line of a binary stream."""
-    for raw in stream:
-        yield from parse_line(raw)
+def parse_lines(lines):
+    """Yield (key, value) records for an iterable of lines."""
+    cache = {}
+    for raw in lines:
+        yield from parse_line(raw, cache)
 
 
 def decode(value):

@@ -61,15 +61,12 @@ class _InputError(Exception):
 
 
 def _records(stream):
-    lines = iter(stream)
-    while True:
-        try:
-            raw = next(lines)
-        except StopIteration:
-            return
-        except OSError as exc:
-            raise _InputError(exc) from None
-        yield from djbrules.parse_line(raw)
+    try:
+        data = stream.read()
+    except OSError as exc:
+        raise _InputError(exc) from None
+    # split(b"\n") leaves a last empty piece (or the unterminated last line)
+    return djbrules.parse_lines(data.split(b"\n"))
 
 
 def main(argv):
