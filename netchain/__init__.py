@@ -9,4 +9,10 @@ PROGRAMS = {
     "accessrules-fs-from-cdb": "accessrules_fs_from_cdb",
     "tcprules": "tcprules",
     "tcprulescheck": "tcprulescheck",
+    "tcpserver-bind": "tcpserver_bind",
+    "tcpserverd": "tcpserverd",
+    "tcp-env": "tcp_env",
+    "ident-lookup": "ident_lookup",
+    "tcpserver-access": "tcpserver_access",
+    "connlimit": "connlimit",
 }

@@ -20,7 +20,7 @@ class NetchainError(Exception):
 
     code = TEMPORARY
 
-    def __init__(self, message, code=None):
+    def __init__(self, message="", code=None):
         super().__init__(message)
         if code is not None:
             self.code = code

@@ -1,0 +1,84 @@
+"""What chain programs share: the connection context and the exec.
+
+Every chain program (tcp-env, ident-lookup, tcpserver-access, connlimit)
+is cut in two: parse(argv) -> (config, rest) reads its options once, and
+step(config, ctx, rest) -> argv does the work for one connection on a
+Context and returns the argv to continue with (raising Denied or another
+NetchainError otherwise).  main() runs both and execs; tcpserverd can run
+the steps in-process for every connection (DESIGN.md section 5).
+"""
+
+import os
+import socket
+import sys
+import time
+
+from . import errors
+
+
+class Context:
+    """One connection: its environment (str -> str), socket and deadline."""
+
+    def __init__(self, env, sock=None, deadline=None, log=None):
+        self.env = env
+        self.sock = sock
+        self.deadline = deadline
+        self.log = log or (lambda text: sys.stderr.write(text + "\n"))
+
+    def socket(self):
+        """The connection socket (fd 0 in exec mode)."""
+        if self.sock is None:
+            self.sock = socket.socket(fileno=os.dup(0))
+        return self.sock
+
+    def remaining(self, default):
+        """Seconds left before the deadline (default when none is set)."""
+        if self.deadline is None:
+            return default
+        return max(0.0, min(default, self.deadline - time.monotonic()))
+
+    def set(self, name, value):
+        if value is None:
+            self.env.pop(name, None)
+        else:
+            self.env[name] = value
+
+
+def apply_rule_env(env, changes):
+    """Apply a rule's (name, value-or-None) changes to an env dict."""
+    for name, value in changes:
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+
+
+def exec_into(argv, env):
+    """Replace this process with argv; raise 126/127 errors if we cannot."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    try:
+        os.execvpe(argv[0], argv, env)
+    except FileNotFoundError:
+        raise errors.NetchainError("unable to exec %s: No such file or directory"
+                                   % argv[0], errors.NOT_FOUND) from None
+    except OSError as exc:
+        raise errors.NetchainError("unable to exec %s: %s" % (argv[0], exc.strerror),
+                                   errors.NOT_EXECUTABLE) from None
+
+
+def run_alone(module, argv):
+    """main() of a chain program: parse, run the step on fd 0, exec."""
+    config, rest = module.parse(argv)
+    if not rest:
+        raise errors.UsageError("no program to run")
+    ctx = Context(dict(os.environ), log=lambda text: sys.stderr.write(text + "\n"))
+    try:
+        next_argv = module.step(config, ctx, rest)
+    finally:
+        if ctx.sock is not None:
+            ctx.sock.detach() if ctx.sock.fileno() == 0 else ctx.sock.close()
+    exec_into(next_argv, ctx.env)

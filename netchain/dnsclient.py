@@ -1,0 +1,73 @@
+"""Reverse and forward DNS with dnspython, under a deadline.
+
+The resolver is DNSCACHEIP (one or more addresses, as in ucspi-tcp) on
+port DNSCACHEPORT (default 53), or the system's when DNSCACHEIP is unset.
+dns is imported only here, and only when a lookup is asked for.
+"""
+
+import os
+
+from . import addr, errors
+
+HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+class LookupFailed(errors.SystemFailure):
+    """The DNS server failed or did not answer in time (not 'no name')."""
+
+
+def make_resolver(environ=None):
+    import dns.resolver
+
+    environ = os.environ if environ is None else environ
+    servers = environ.get("DNSCACHEIP", "").replace(",", " ").split()
+    if not servers:
+        return dns.resolver.Resolver()
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = servers
+    resolver.port = int(environ.get("DNSCACHEPORT", "53") or 53)
+    return resolver
+
+
+def _safe_text(name):
+    """Lowercase text of a dns.name.Name, or None if a label is not a host label."""
+    labels = [label for label in name.labels if label]
+    if not labels or any(not set(label) <= HOST_BYTES for label in labels):
+        return None
+    return b".".join(labels).decode("ascii").lower()
+
+
+def _query(resolver, qname, rdtype, timeout):
+    import dns.exception
+    import dns.resolver
+
+    try:
+        return resolver.resolve(qname, rdtype, lifetime=max(timeout, 0.001), search=False)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.YXDOMAIN):
+        return None
+    except dns.exception.Timeout:
+        raise LookupFailed("unable to resolve %s: timed out" % qname) from None
+    except dns.exception.DNSException as exc:
+        raise LookupFailed("unable to resolve %s: %s" % (qname, exc.__class__.__name__)) from None
+
+
+def reverse_name(resolver, ip, timeout):
+    """The PTR name of ip (no root dot, lowercase), or None.
+
+    A name with bytes that cannot be in a host name is treated as no name.
+    """
+    import dns.reversename
+
+    answer = _query(resolver, dns.reversename.from_address(ip), "PTR", timeout)
+    if answer is None:
+        return None
+    for record in answer:
+        return _safe_text(record.target)
+    return None
+
+
+def forward_confirms(resolver, name, ip, timeout):
+    """True when name has an A/AAAA record equal to ip (paranoid check)."""
+    family, value = addr.parse_ip(ip)
+    answer = _query(resolver, name + ".", "A" if family == 4 else "AAAA", timeout)
+    return answer is not None and any(addr.parse_ip(r.address) == (family, value) for r in answer)

@@ -1,0 +1,94 @@
+"""The fused chain (DESIGN.md section 5).
+
+tcpserverd hands every connection to a Pipeline.  With fusing on, the
+netchain programs at the head of prog (tcp-env, ident-lookup,
+tcpserver-access, connlimit) have their options parsed once here and
+their step() run in-process per connection; only what remains is
+spawned.  A stage that may wait on the network (DNS, IDENT) runs in a
+worker thread so the accept loop never waits for it.
+"""
+
+import importlib
+import queue
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from . import chain, errors, runner
+
+FUSABLE = {"tcp-env": "tcp_env", "ident-lookup": "ident_lookup",
+           "tcpserver-access": "tcpserver_access", "connlimit": "connlimit"}
+STAGE_DEADLINE = 30.0
+WORKERS = 64
+
+
+def build(prog, enabled, log):
+    """Parse the fusable head of prog once; return the Pipeline."""
+    stages, rest = [], list(prog)
+    while enabled and rest and rest[0] in FUSABLE:
+        module = importlib.import_module("netchain." + FUSABLE[rest[0]])
+        config, after = module.parse(rest)
+        if not after:
+            raise errors.UsageError("%s: no program to run" % rest[0])
+        stages.append((module, config))
+        rest = after
+    return Pipeline(stages, rest, log)
+
+
+class Pipeline:
+    def __init__(self, stages, final_argv, log):
+        self.stages, self.final_argv, self.log = stages, final_argv, log
+        self.blocking = any(getattr(module, "may_block", lambda c: False)(config)
+                            for module, config in stages)
+        self.done = queue.SimpleQueue()
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.wake_r.setblocking(False)
+        self.pool = ThreadPoolExecutor(WORKERS) if self.blocking else None
+        self.lock = threading.Lock()
+
+    def start(self, sock, env, who, finish):
+        """Run the stages for one connection; finish(sock, env, argv|None, who)."""
+        if not self.stages:
+            finish(sock, env, self.final_argv, who)
+        elif self.pool is None:
+            finish(sock, env, self.run_stages(sock, env), who)
+        else:
+            self.pool.submit(self._in_worker, sock, env, who, finish)
+
+    def _in_worker(self, sock, env, who, finish):
+        argv = self.run_stages(sock, env)
+        self.done.put((finish, sock, env, argv, who))
+        try:
+            self.wake_w.send(b"x")
+        except OSError:
+            pass  # the reader drains everything on its next wake-up anyway
+
+    def drain(self):
+        """Called in the loop thread: finish every connection whose stages ended."""
+        try:
+            self.wake_r.recv(4096)
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                finish, sock, env, argv, who = self.done.get_nowait()
+            except queue.Empty:
+                return
+            finish(sock, env, argv, who)
+
+    def run_stages(self, sock, env):
+        """The argv to spawn, or None when a stage denied or failed."""
+        ctx = chain.Context(env, sock=sock, deadline=time.monotonic() + STAGE_DEADLINE,
+                            log=self.log.raw)
+        argv = self.final_argv
+        for module, config in self.stages:
+            try:
+                argv = module.step(config, ctx, argv)
+            except errors.NetchainError as exc:
+                runner.report(module.PROG, module.USAGE, exc)
+                return None
+            except Exception as exc:  # a bug in one stage must not end the daemon
+                self.log.warn("internal error in %s: %r" % (module.PROG, exc))
+                return None
+        return argv

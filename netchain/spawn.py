@@ -1,0 +1,39 @@
+"""Starting the final program of a connection with posix_spawn.
+
+No fork of the big interpreter: the child gets the connection on fd 0 and
+fd 1, stderr inherited, nothing else (Python opens every other descriptor
+close-on-exec), default signal dispositions and an empty signal mask.
+"""
+
+import os
+import signal
+
+# Python ignores SIGPIPE, we catch others, and our own parent may have left
+# some ignored: the child gets the default disposition for every signal.
+DEFAULT_SIGNALS = tuple(sorted(set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}))
+
+
+def spawn(argv, env, fd):
+    """Start argv with fd on 0 and 1; return its pid.  Raises OSError."""
+    actions = [(os.POSIX_SPAWN_DUP2, fd, 0), (os.POSIX_SPAWN_DUP2, fd, 1)]
+    return os.posix_spawnp(argv[0], argv, env, file_actions=actions,
+                           setsigdef=DEFAULT_SIGNALS, setsigmask=())
+
+
+def describe_status(status):
+    """'exitcode N' or 'signal N' for a wait status (never the raw number)."""
+    if os.WIFSIGNALED(status):
+        return "signal %d" % os.WTERMSIG(status)
+    return "exitcode %d" % os.waitstatus_to_exitcode(status)
+
+
+def ensure_standard_fds():
+    """Open /dev/null on a closed fd 1 or 2 so a socket never lands there."""
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)

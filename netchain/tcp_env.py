@@ -1,0 +1,86 @@
+"""tcp-env: fill in the TCP variables from the socket, names from DNS.
+
+    tcp-env [ -H | -h ] [ -p ] [ -l localname ] [ -t timeout ] prog...
+
+Works alone (inetd, systemd Accept=yes: the connection on fd 0) or after
+tcpserverd.  -h looks the remote name up, -p forgets it unless the forward
+lookup confirms it, -H (default) does no lookup, -l sets TCPLOCALHOST.
+"""
+
+import sys
+
+from . import chain, conn, dnsclient, errors, options
+
+PROG = "tcp-env"
+USAGE = "tcp-env [ -H | -h ] [ -p ] [ -l localname ] [ -t timeout ] prog..."
+DEFAULT_TIMEOUT_MS = 5000
+
+
+class Config:
+    def __init__(self, opts):
+        self.lookup = False
+        self.paranoid = False
+        self.local_name = None
+        self.timeout = DEFAULT_TIMEOUT_MS / 1000
+        for flag, value in opts:
+            if flag in ("-h", "-H"):
+                self.lookup = flag == "-h"
+            elif flag == "-p":
+                self.paranoid = self.lookup = True
+            elif flag == "-l":
+                self.local_name = value
+            elif flag == "-t":
+                self.timeout = options.number(value, "-t") / 1000
+        self.resolver = None
+
+
+def parse(argv):
+    opts, rest = options.parse(argv, "hHpl:t:")
+    return Config(opts), rest
+
+
+def may_block(config):
+    return config.lookup
+
+
+def fill_from_socket(ctx):
+    """Set PROTO and the IP/port variables when absent (we run alone)."""
+    if "TCPREMOTEIP" in ctx.env and "TCPLOCALIP" in ctx.env:
+        return
+    try:
+        endpoints = conn.endpoints(ctx.socket())
+    except OSError as exc:
+        raise errors.SystemFailure("unable to read the socket on fd 0: %s" % exc.strerror) from None
+    for name in ("TCPREMOTEHOST", "TCPLOCALHOST", "TCPREMOTEINFO"):
+        ctx.env.pop(name, None)  # inherited from our parent, not this connection
+    ctx.env.update(conn.tcp_variables(*endpoints))
+
+
+def remote_name(config, ctx, log_prefix):
+    """Look TCPREMOTEHOST up (paranoid if asked); None when unknown."""
+    if config.resolver is None:
+        config.resolver = dnsclient.make_resolver(ctx.env)
+    ip = ctx.env["TCPREMOTEIP"]
+    name = dnsclient.reverse_name(config.resolver, ip, ctx.remaining(config.timeout))
+    if name and config.paranoid and not dnsclient.forward_confirms(
+            config.resolver, name, ip, ctx.remaining(config.timeout)):
+        ctx.log("%s: info: forgetting %s for %s: forward lookup does not match"
+                % (log_prefix, conn.sanitize(name), ip))
+        return None
+    return name
+
+
+def step(config, ctx, argv):
+    fill_from_socket(ctx)
+    if config.local_name is not None:
+        ctx.env["TCPLOCALHOST"] = config.local_name
+    if config.lookup and "TCPREMOTEHOST" not in ctx.env:
+        try:
+            ctx.set("TCPREMOTEHOST", remote_name(config, ctx, PROG))
+        except dnsclient.LookupFailed as exc:
+            ctx.log("%s: warning: %s" % (PROG, exc))
+    return argv
+
+
+def main(argv):
+    return chain.run_alone(sys.modules[__name__], argv)

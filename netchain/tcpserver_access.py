@@ -1,0 +1,143 @@
+"""tcpserver-access: allow or deny a connection from rules (s6's interface).
+
+    tcpserver-access [ -v verbosity ] [ -W | -w ] [ -D | -d ] [ -H | -h ] [ -R | -r ]
+                     [ -P | -p ] [ -l localname ] [ -B banner ] [ -t timeout ]
+                     [ -i rulesdir | -x rulesfile ] prog...
+
+IP rules first; a name (TCPREMOTEHOST left by tcp-env, or looked up with
+-h) for reversedns rules; IDENT (-r) when TCPREMOTEINFO is not set.  The
+rule's env is applied, then TCPLOCALHOST/TCPREMOTEHOST/TCPREMOTEINFO;
+the rule's exec replaces prog (run with /bin/sh -c).  Denied: exit 1.
+"""
+
+import socket
+import sys
+
+from . import chain, dnsclient, errors, identclient, options, rules, tcp_env
+
+PROG = "tcpserver-access"
+USAGE = ("tcpserver-access [ -v verbosity ] [ -W | -w ] [ -D | -d ] [ -H | -h ] [ -R | -r ]"
+         " [ -P | -p ] [ -l localname ] [ -B banner ] [ -t timeout ]"
+         " [ -i rulesdir | -x rulesfile ] prog...")
+
+
+class Config:
+    def __init__(self, opts):
+        self.verbosity, self.fatal_lookups, self.nodelay = 1, False, False
+        self.ident, self.banner, self.rules = False, None, None
+        dns_opts = []
+        for flag, value in opts:
+            if flag == "-v":
+                self.verbosity = options.number(value, "-v")
+            elif flag in ("-W", "-w"):
+                self.fatal_lookups = flag == "-W"
+            elif flag in ("-D", "-d"):
+                self.nodelay = flag == "-d"
+            elif flag in ("-R", "-r"):
+                self.ident = flag == "-r"
+            elif flag == "-B":
+                self.banner = value.encode("utf-8", "surrogateescape")
+            elif flag == "-i":
+                self.rules = rules.TreeRules(value)
+            elif flag == "-x":
+                self.rules = rules.CdbSource(value)
+            elif flag != "-P":
+                dns_opts.append((flag, value))
+        self.dns = tcp_env.Config(dns_opts)
+
+    def backend(self):
+        return self.rules.current() if isinstance(self.rules, rules.CdbSource) else self.rules
+
+
+def parse(argv):
+    opts, rest = options.parse(argv, "v:WwDdHhRrPpl:B:t:i:x:")
+    return Config(opts), rest
+
+
+def may_block(config):
+    return config.dns.lookup or config.ident
+
+
+def _say(config, ctx, level, text):
+    if config.verbosity >= level:
+        ctx.log("%s: %s" % (PROG, text))
+
+
+def _lookup_failed(config, ctx, exc):
+    if config.fatal_lookups:
+        raise exc
+    _say(config, ctx, 1, "warning: %s" % exc)
+
+
+def _remote_host(config, ctx):
+    """TCPREMOTEHOST as left by an earlier stage, or looked up now (-h)."""
+    if "TCPREMOTEHOST" in ctx.env or not config.dns.lookup:
+        return ctx.env.get("TCPREMOTEHOST")
+    try:
+        return tcp_env.remote_name(config.dns, ctx, PROG)
+    except dnsclient.LookupFailed as exc:
+        _lookup_failed(config, ctx, exc)
+        return None
+
+
+def _remote_info(config, ctx):
+    if "TCPREMOTEINFO" in ctx.env or not config.ident:
+        return ctx.env.get("TCPREMOTEINFO")
+    try:
+        return identclient.query_env(ctx.env, ctx.remaining(config.dns.timeout))
+    except identclient.IdentFailed as exc:
+        _lookup_failed(config, ctx, exc)
+        return None
+
+
+def decide(config, ctx):
+    """(Decision, host, info) for the connection described by ctx.env."""
+    ip = ctx.env["TCPREMOTEIP"]
+    backend = config.backend()
+    if backend.layout == rules.DJB:
+        host, info = _remote_host(config, ctx), _remote_info(config, ctx)
+        return rules.lookup_djb(backend, ip, host, info), host, info
+    decision = rules.lookup_ip(backend, ip)
+    if decision.rule is not None and not decision.allowed:
+        return decision, None, None  # an IP deny skips the lookups
+    host = _remote_host(config, ctx)
+    if decision.rule is None and host is not None:
+        decision = rules.lookup_host(backend, host)
+    return decision, host, _remote_info(config, ctx)
+
+
+def step(config, ctx, argv):
+    tcp_env.fill_from_socket(ctx)
+    ip = ctx.env["TCPREMOTEIP"]
+    if config.rules is None:
+        _say(config, ctx, 1, "warning: no rules given (-i or -x): allowing everything")
+        decision, host, info = rules.rulemod.Decision(None, rules.rulemod.ALLOW), None, None
+    else:
+        decision, host, info = decide(config, ctx)
+    if not decision.allowed:
+        _say(config, ctx, 2, "info: deny %s key %s" % (ip, decision.key or "(none)"))
+        raise errors.Denied()
+    _say(config, ctx, 2, "info: allow %s key %s" % (ip, decision.key or "(none)"))
+    chain.apply_rule_env(ctx.env, decision.rule.environment_changes())
+    if config.dns.local_name is not None:
+        ctx.env["TCPLOCALHOST"] = config.dns.local_name
+    ctx.set("TCPREMOTEHOST", host)
+    ctx.set("TCPREMOTEINFO", info)
+    _prepare_socket(config, ctx)
+    if decision.rule.exec_text:
+        return ["/bin/sh", "-c", decision.rule.exec_text.decode("utf-8", "surrogateescape")]
+    return argv
+
+
+def _prepare_socket(config, ctx):
+    try:
+        if config.nodelay:
+            ctx.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if config.banner:
+            ctx.socket().sendall(config.banner)
+    except OSError as exc:
+        raise errors.SystemFailure("unable to write banner: %s" % exc.strerror) from None
+
+
+def main(argv):
+    return chain.run_alone(sys.modules[__name__], argv)

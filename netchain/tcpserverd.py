@@ -1,0 +1,261 @@
+"""tcpserverd: the accept loop (s6-tcpserverd's interface).
+
+    tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ] prog...
+
+Serves the listening socket on fd 0 (or systemd's fd 3 with LISTEN_FDS),
+runs prog once per connection with the connection on fd 0 and fd 1.
+netchain chain programs at the head of prog run in-process (see
+netchain.fuse) unless -X is given.
+"""
+
+import errno
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+from . import conn, errors, fuse, options, spawn
+
+PROG = "tcpserverd"
+USAGE = "tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ] prog..."
+HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                   signal.SIGABRT, signal.SIGINT)
+EMFILE_PAUSE = 1.0
+
+
+class Config:
+    def __init__(self, argv):
+        opts, self.prog = options.parse(argv, "1v:c:C:X")
+        flags = dict(opts)
+        if not self.prog:
+            raise errors.UsageError()
+        self.announce = "-1" in flags
+        self.verbosity = options.number(flags.get("-v", "1"), "-v")
+        self.maxconn = options.number(flags.get("-c", "40"), "-c", 1)
+        self.localmax = options.number(flags.get("-C", str(self.maxconn)), "-C", 1)
+        self.fuse = "-X" not in flags
+
+
+def listening_socket():
+    """fd 3 when systemd passed it to us, fd 0 otherwise."""
+    fd = 0
+    if os.environ.get("LISTEN_PID") == str(os.getpid()) and os.environ.get("LISTEN_FDS", "0") != "0":
+        fd = 3
+    try:
+        sock = socket.socket(fileno=fd)
+        sock.getsockname()
+    except OSError as exc:
+        raise errors.SystemFailure("unable to use fd %d as a listening socket: %s"
+                                   % (fd, exc.strerror)) from None
+    sock.setblocking(False)
+    return sock
+
+
+class Logger:
+    def __init__(self, prog, verbosity):
+        self.prog, self.verbosity = prog, verbosity
+
+    def info(self, text):
+        if self.verbosity >= 2:
+            self._write("%s: info: %s\n" % (self.prog, text))
+
+    def warn(self, text):
+        if self.verbosity >= 1:
+            self._write("%s: warning: %s\n" % (self.prog, text))
+
+    def raw(self, line):
+        """A stage's own line, written whatever the verbosity (it chose)."""
+        self._write(line + "\n")
+
+    @staticmethod
+    def _write(line):
+        try:
+            os.write(2, line.encode("utf-8", "surrogateescape"))
+        except OSError:
+            pass
+
+
+class Server:
+    """Accept, spawn, reap, log; one selector loop, signals through it."""
+
+    def __init__(self, listener, config, pipeline, log):
+        self.listener, self.config, self.pipeline, self.log = listener, config, pipeline, log
+        self.children = {}   # pid -> remote ip
+        self.per_ip = {}     # remote ip -> open connections
+        self.pending = 0     # connections inside the fused stages
+        self.accepting = False
+        self.resume_at = None
+        self.stopping = False
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = socket.socketpair()
+        for end in (self.wake_r, self.wake_w):
+            end.setblocking(False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, self._on_signal)
+        if pipeline.blocking:
+            self.selector.register(pipeline.wake_r, selectors.EVENT_READ, pipeline.drain)
+        self.base_env = conn.base_environment()
+
+    def open_count(self):
+        return len(self.children) + self.pending
+
+    def _set_accepting(self, wanted):
+        if wanted and not self.accepting:
+            self.selector.register(self.listener, selectors.EVENT_READ, self._on_accept)
+        elif not wanted and self.accepting:
+            self.selector.unregister(self.listener)
+        self.accepting = wanted
+
+    def _update_accepting(self):
+        paused = self.resume_at is not None and time.monotonic() < self.resume_at
+        self._set_accepting(not self.stopping and not paused
+                            and self.open_count() < self.config.maxconn)
+
+    def serve(self):
+        signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
+        for signum in HANDLED_SIGNALS:
+            signal.signal(signum, lambda *_: None)  # work happens in the loop
+        self.log.info("starting")
+        self._update_accepting()
+        while not self.stopping:
+            timeout = 1.0 if self.resume_at is None else max(0.0, self.resume_at - time.monotonic())
+            for key, _ in self.selector.select(timeout):
+                key.data()
+            self._reap()  # also here: a wake-up byte may be lost, a child never
+            if self.resume_at is not None and time.monotonic() >= self.resume_at:
+                self.resume_at = None
+            self._update_accepting()
+        self.log.info("exiting")
+        return 0
+
+    def _on_signal(self):
+        try:
+            data = self.wake_r.recv(4096)
+        except BlockingIOError:
+            return
+        for signum in data:
+            self._handle_signal(signum)
+
+    def _handle_signal(self, signum):
+        if signum == signal.SIGCHLD:
+            self._reap()
+        elif signum in (signal.SIGTERM, signal.SIGINT):
+            self.stopping = True
+        elif signum == signal.SIGHUP:
+            self._kill_children(signal.SIGTERM)
+        elif signum == signal.SIGQUIT:
+            self._kill_children(signal.SIGTERM)
+            self.stopping = True
+        elif signum == signal.SIGABRT:
+            self._kill_children(signal.SIGKILL)
+            self.stopping = True
+
+    def _kill_children(self, signum):
+        for pid in list(self.children):
+            for sig in (signum, signal.SIGCONT):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+
+    def _on_accept(self):
+        while self.accepting and self.open_count() < self.config.maxconn:
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._accept_failed(exc)
+                return
+            self._start(sock)
+
+    def _accept_failed(self, exc):
+        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+            # Out of descriptors: stop accepting for a while instead of
+            # spinning on a listener that stays readable; one warning a pause.
+            self.log.warn("unable to accept: %s: pausing %.1fs" % (exc.strerror, EMFILE_PAUSE))
+            self.resume_at = time.monotonic() + EMFILE_PAUSE
+            self._set_accepting(False)
+        elif exc.errno not in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+            self.log.warn("unable to accept: %s" % exc.strerror)
+
+    def _start(self, sock):
+        try:
+            local_ip, local_port, remote_ip, remote_port = conn.endpoints(sock)
+        except OSError:
+            sock.close()  # the client vanished between accept and now
+            return
+        count = self.per_ip.get(remote_ip, 0)
+        if count >= self.config.localmax:
+            self.log.info("deny %s port %d count %d/%d"
+                          % (remote_ip, remote_port, count, self.config.localmax))
+            sock.close()
+            return
+        self.per_ip[remote_ip] = count + 1
+        env = dict(self.base_env)
+        env.update(conn.tcp_variables(local_ip, local_port, remote_ip, remote_port))
+        env["TCPCONNNUM"] = str(count)
+        self.pending += 1
+        self.pipeline.start(sock, env, (remote_ip, remote_port, count), self._finish)
+
+    def _finish(self, sock, env, argv, who):
+        """Called by the pipeline: spawn argv, or (argv None) drop the connection."""
+        self.pending -= 1
+        remote_ip, remote_port, count = who
+        pid = None
+        if argv is not None:
+            try:
+                pid = spawn.spawn(argv, env, sock.fileno())
+            except OSError as exc:
+                self.log.warn("unable to spawn %s: %s" % (argv[0], exc.strerror))
+        sock.close()
+        if pid is None:
+            self._release(remote_ip)
+            return
+        self.children[pid] = remote_ip
+        self.log.info("allow %s port %d pid %d count %d/%d"
+                      % (remote_ip, remote_port, pid, count + 1, self.config.localmax))
+        self.log.info("status: %d/%d" % (self.open_count(), self.config.maxconn))
+
+    def _release(self, remote_ip):
+        left = self.per_ip.get(remote_ip, 1) - 1
+        if left > 0:
+            self.per_ip[remote_ip] = left
+        else:
+            self.per_ip.pop(remote_ip, None)
+        self._update_accepting()
+
+    def _reap(self):
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            remote_ip = self.children.pop(pid, None)
+            if remote_ip is None:
+                continue
+            self._release(remote_ip)
+            self.log.info("end pid %d %s %s" % (pid, remote_ip, spawn.describe_status(status)))
+            self.log.info("status: %d/%d" % (self.open_count(), self.config.maxconn))
+
+
+def announce(listener):
+    sys.stdout.write("%d\n" % listener.getsockname()[1])
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
+def main(argv):
+    config = Config(argv)
+    spawn.ensure_standard_fds()
+    log = Logger(PROG, config.verbosity)
+    pipeline = fuse.build(config.prog, config.fuse, log)
+    listener = listening_socket()
+    if config.announce:
+        announce(listener)
+    return Server(listener, config, pipeline, log).serve()

@@ -1,0 +1,178 @@
+"""tcpserverd (with tcpserver-bind): a real served port, both modes."""
+
+import os
+import resource
+import signal
+import time
+
+import pytest
+
+from servers import Served, prog, wait_for
+
+ENV_PROG = ["sh", "-c", 'echo "$PROTO $TCPREMOTEIP $TCPLOCALIP $TCPCONNNUM ${TCPREMOTEHOST-unset} ${LEFTOVER-none}"']
+
+
+@pytest.fixture(params=["fused", "exec"])
+def mode(request):
+    return [] if request.param == "fused" else ["-X"]
+
+
+def serve(mode, daemon_opts, chain, env=None, **kw):
+    argv = prog("tcpserver-bind") + ["-1", "127.0.0.1", "0"] + prog("tcpserverd") + \
+        mode + daemon_opts + chain
+    return Served(argv, env=env, **kw)
+
+
+def test_environment_and_log_lines(mode):
+    server = serve(mode, ["-v2"], ENV_PROG, env={"TCPREMOTEHOST": "stale", "LEFTOVER": "kept"})
+    try:
+        assert server.talk() == b"TCP 127.0.0.1 127.0.0.1 0 unset kept\n"
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    lines = log.splitlines()
+    assert lines[0] == "tcpserverd: info: starting"
+    assert any(l.startswith("tcpserverd: info: allow 127.0.0.1 port ") and l.endswith(" count 1/40")
+               for l in lines)
+    assert any(l.startswith("tcpserverd: info: end pid ") and l.endswith(" 127.0.0.1 exitcode 0")
+               for l in lines)
+    assert "tcpserverd: info: status: 0/40" in lines
+    assert lines[-1] == "tcpserverd: info: exiting"
+
+
+def test_signal_death_is_decoded(mode):
+    server = serve(mode, ["-v2"], ["sh", "-c", "kill -9 $$"])
+    try:
+        server.talk()
+        assert wait_for(lambda: True, 0.3)
+    finally:
+        time.sleep(0.3)
+        code, log = server.stop()
+    assert " 127.0.0.1 signal 9" in log
+
+
+def test_missing_program_does_not_kill_the_daemon(mode):
+    server = serve(mode, ["-v2"], ["/nonexistent/program"])
+    try:
+        for _ in range(3):
+            assert server.talk() == b""
+        assert server.proc.poll() is None
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    assert "/nonexistent/program" in log
+
+
+def test_per_ip_limit_and_counts_return_to_zero(mode):
+    server = serve(mode, ["-v2", "-c", "10", "-C", "2"], ["sh", "-c", "echo $TCPCONNNUM; sleep 1"])
+    try:
+        held = [server.connect() for _ in range(2)]
+        assert [s.recv(10) for s in held] == [b"0\n", b"1\n"]
+        assert server.talk() == b""  # third from the same IP: closed at once
+        for sock in held:
+            sock.close()
+        time.sleep(1.3)
+        assert server.talk() == b"0\n"  # slots came back
+    finally:
+        code, log = server.stop()
+    assert "tcpserverd: info: deny 127.0.0.1 port " in log
+    assert log.splitlines()[-2].endswith("status: 0/10") or "status: 0/10" in log
+
+
+def test_global_limit_waits_in_backlog(mode):
+    server = serve(mode, ["-c", "1"], ["sh", "-c", "read x; echo got $x"])
+    try:
+        first = server.connect()
+        second = server.connect()
+        second.sendall(b"two\n")
+        second.settimeout(0.5)
+        with pytest.raises(OSError):
+            second.recv(100)  # not served while the first holds the only slot
+        first.sendall(b"one\n")
+        assert first.recv(100) == b"got one\n"
+        first.close()
+        second.settimeout(5)
+        assert second.recv(100) == b"got two\n"
+        second.close()
+    finally:
+        server.stop()
+
+
+def test_client_that_vanishes(mode):
+    server = serve(mode, [], ["sh", "-c", "echo hi"])
+    try:
+        for _ in range(20):
+            sock = server.connect()
+            sock.close()
+        assert server.talk() == b"hi\n"
+    finally:
+        assert server.stop()[0] == 0
+
+
+def test_children_get_only_0_1_2_and_default_signals(mode):
+    script = "ls /proc/$$/fd | sort -n | tr '\\n' ' '; grep -E 'SigIgn|SigBlk' /proc/$$/status | tr -s '\\t' ' '"
+    server = serve(mode, [], ["sh", "-c", script])
+    try:
+        out = server.talk().decode()
+    finally:
+        server.stop()
+    fds = out.split("Sig")[0].split()
+    assert fds[:3] == ["0", "1", "2"] and len(fds) <= 4  # 4th: ls's own directory fd
+    ignored = int(out.split("SigIgn: ")[1].split()[0], 16)
+    # 32 and 33 are glibc's internal signals (below SIGRTMIN): its
+    # posix_spawn leaves them ignored; no program can use them anyway.
+    assert ignored & ~0x180000000 == 0
+    assert "SigBlk: 0000000000000000" in out
+
+
+def test_sighup_terms_children_sigterm_exits(mode):
+    server = serve(mode, ["-v2"], ["sleep", "30"])
+    try:
+        sock = server.connect()
+        time.sleep(0.5)
+        server.proc.send_signal(signal.SIGHUP)
+        sock.settimeout(5)
+        assert sock.recv(10) == b""  # the child was terminated
+        sock.close()
+    finally:
+        code, log = server.stop()
+    assert code == 0 and " signal 15" in log
+
+
+def test_descriptor_limit_does_not_spin(mode):
+    """No descriptor left for accept (EMFILE): pause and warn, no busy loop."""
+    server = serve(mode, ["-c", "100"], ["sh", "-c", "echo hi"])
+    try:
+        pid = server.proc.pid
+        in_use = len(os.listdir("/proc/%d/fd" % pid))
+        soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use, hard))
+        waiting = server.connect()  # accept() now fails with EMFILE
+        time.sleep(0.5)
+        before = _cpu(pid)
+        time.sleep(2)
+        used = _cpu(pid) - before
+        assert used < 0.5, "daemon burned %.2fs CPU in 2s" % used
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+        waiting.settimeout(5)
+        assert waiting.recv(10) == b"hi\n"  # served once descriptors are back
+        waiting.close()
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    warnings = [l for l in log.splitlines() if "unable to accept: " in l]
+    assert warnings and len(warnings) <= 4  # one a pause, not one a loop turn
+
+
+def _cpu(pid):
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_usage_errors():
+    from conftest import run
+    assert run("tcpserverd").returncode == 100
+    result = run("tcpserverd", "-c", "x", "true")
+    assert result.returncode == 100
+    assert result.stderr.startswith(b"tcpserverd: usage: ")
