@@ -18,8 +18,9 @@ def mode(request):
 
 
 def serve(mode, daemon_opts, chain, env=None, **kw):
-    argv = prog("tcpserver-bind") + ["-1", "127.0.0.1", "0"] + prog("tcpserverd") + \
-        mode + daemon_opts + chain
+    # -1 on tcpserverd: the port is printed once the daemon is ready
+    argv = prog("tcpserver-bind") + ["127.0.0.1", "0"] + prog("tcpserverd") + \
+        ["-1"] + mode + daemon_opts + chain
     return Served(argv, env=env, **kw)
 
 
@@ -144,9 +145,10 @@ def test_descriptor_limit_does_not_spin(mode):
     server = serve(mode, ["-c", "100"], ["sh", "-c", "echo hi"])
     try:
         pid = server.proc.pid
-        in_use = len(os.listdir("/proc/%d/fd" % pid))
+        fds = set(map(int, os.listdir("/proc/%d/fd" % pid)))
+        lowest_free = min(set(range(len(fds) + 1)) - fds)
         soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
-        resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use, hard))
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, hard))
         waiting = server.connect()  # accept() now fails with EMFILE
         time.sleep(0.5)
         before = _cpu(pid)
