@@ -42,3 +42,9 @@ def strip_prog(stderr, prog):
     """stderr text with the leading program name removed, for comparisons."""
     text = stderr.decode("latin-1")
     return text[len(prog) + 2:] if text.startswith(prog + ": ") else text
+
+
+@pytest.fixture(params=["fused", "exec"])
+def mode(request):
+    """tcpserverd options for the two modes every chain test runs in."""
+    return [] if request.param == "fused" else ["-X"]

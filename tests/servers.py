@@ -22,6 +22,8 @@ class Served:
     """A chain started with tcpserver-bind -1; stopped by its own pid."""
 
     def __init__(self, argv, env=None, unset=(), host="127.0.0.1"):
+        if host == "::":
+            host = "127.0.0.1"
         self.log_path = None
         full_env = make_env(env, unset)
         full_env["PYTHONPATH"] = ROOT
@@ -74,3 +76,11 @@ def wait_for(predicate, timeout=5.0, step=0.02):
             return True
         time.sleep(step)
     return predicate()
+
+
+def serve(mode, daemon_opts, chain, env=None, host="127.0.0.1", **kw):
+    """tcpserver-bind HOST 0 tcpserverd -1 MODE OPTS CHAIN..., started."""
+    # -1 on tcpserverd: the port is printed once the daemon is ready
+    argv = prog("tcpserver-bind") + [host, "0"] + prog("tcpserverd") + \
+        ["-1"] + mode + daemon_opts + chain
+    return Served(argv, env=env, host="::1" if host == "::1" else "127.0.0.1", **kw)

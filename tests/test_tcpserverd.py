@@ -7,21 +7,9 @@ import time
 
 import pytest
 
-from servers import Served, prog, wait_for
+from servers import prog, serve, wait_for
 
 ENV_PROG = ["sh", "-c", 'echo "$PROTO $TCPREMOTEIP $TCPLOCALIP $TCPCONNNUM ${TCPREMOTEHOST-unset} ${LEFTOVER-none}"']
-
-
-@pytest.fixture(params=["fused", "exec"])
-def mode(request):
-    return [] if request.param == "fused" else ["-X"]
-
-
-def serve(mode, daemon_opts, chain, env=None, **kw):
-    # -1 on tcpserverd: the port is printed once the daemon is ready
-    argv = prog("tcpserver-bind") + ["127.0.0.1", "0"] + prog("tcpserverd") + \
-        ["-1"] + mode + daemon_opts + chain
-    return Served(argv, env=env, **kw)
 
 
 def test_environment_and_log_lines(mode):

@@ -1,0 +1,145 @@
+"""tcpserver-access: alone (exit codes) and in a served chain (both modes)."""
+
+import os
+
+import pytest
+
+from conftest import run
+from fakes import FakeDNS
+from servers import prog, serve
+from netchain import cdbfile, ruletree
+from netchain.rule import DENY, Rule
+
+SHOW = ["sh", "-c", 'echo "${GREETING-unset} ${TCPREMOTEHOST-unset} $TCPREMOTEIP"']
+ALONE = {"TCPREMOTEIP": "127.0.0.1", "TCPLOCALIP": "127.0.0.1", "TCPREMOTEPORT": "1",
+         "TCPLOCALPORT": "2", "PROTO": "TCP"}
+
+
+def tree(tmp_path, rules):
+    root = str(tmp_path / "rules")
+    os.makedirs(root, exist_ok=True)
+    for key, found in rules.items():
+        ruletree.install_rule(root, key, found)
+    return root
+
+
+def allow(**env):
+    return Rule(True, tuple((k.encode(), None if v is None else v.encode()) for k, v in env.items()))
+
+
+def access(*args, env=ALONE):
+    return run("tcpserver-access", *args, "sh", "-c", 'echo "${GREETING-unset} $TCPREMOTEIP"', env=env)
+
+
+@pytest.mark.parametrize("rules,code,out", [
+    ({"ip4/127.0.0.0_8": allow(GREETING="hi")}, 0, b"hi 127.0.0.1\n"),
+    ({"ip4/127.0.0.1_32": DENY, "ip4/0.0.0.0_0": allow()}, 1, b""),
+    ({}, 1, b""),
+])
+def test_alone_tree(tmp_path, rules, code, out):
+    result = access("-i", tree(tmp_path, rules))
+    assert (result.returncode, result.stdout) == (code, out)
+
+
+def test_alone_missing_dir_denies_missing_cdb_fails(tmp_path):
+    assert access("-i", tmp_path / "none").returncode == 1
+    result = access("-x", tmp_path / "none.cdb")
+    assert result.returncode == 111
+    assert result.stderr.startswith(b"tcpserver-access: fatal: unable to open ")
+
+
+def test_alone_corrupt_record_is_111_never_allow(tmp_path):
+    with open(tmp_path / "bad.cdb", "wb") as handle:
+        cdbfile.write_records(handle, [(b"ip4/127.0.0.1_32", b"A\x00\x09X=1\x00\x00\x00")])
+    result = access("-x", tmp_path / "bad.cdb")
+    assert result.returncode == 111
+    assert result.stdout == b""
+
+
+def test_alone_reads_tcprules_layout(tmp_path):
+    (tmp_path / "r.txt").write_bytes(b'127.:allow,GREETING="djb"\n:deny\n')
+    assert run("tcprules", tmp_path / "r.cdb", tmp_path / "r.tmp",
+               input=(tmp_path / "r.txt").read_bytes()).returncode == 0
+    assert access("-x", tmp_path / "r.cdb").stdout == b"djb 127.0.0.1\n"
+    assert access("-x", tmp_path / "r.cdb", env=dict(ALONE, TCPREMOTEIP="10.0.0.1")).returncode == 1
+
+
+def test_alone_usage():
+    result = run("tcpserver-access", "-v", "x", "true")
+    assert result.returncode == 100
+    assert result.stderr.startswith(b"tcpserver-access: usage: ")
+
+
+def test_exec_rule_replaces_program(tmp_path):
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": Rule(True, (), b"echo from-rule $TCPREMOTEIP")})
+    assert access("-i", root).stdout == b"from-rule 127.0.0.1\n"
+
+
+def test_served_tree_hot_reload_and_deny(mode, tmp_path):
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(GREETING="one")})
+    server = serve(mode, ["-v2"], prog("tcpserver-access") + ["-v2", "-i", root] + SHOW)
+    try:
+        assert server.talk() == b"one unset 127.0.0.1\n"
+        ruletree.install_rule(root, "ip4/127.0.0.1_32", allow(GREETING="two"))
+        assert server.talk() == b"two unset 127.0.0.1\n"
+        ruletree.install_rule(root, "ip4/127.0.0.1_32", DENY)
+        assert server.talk() == b""
+    finally:
+        code, log = server.stop()
+    assert "tcpserver-access: info: deny 127.0.0.1 key ip4/127.0.0.1_32" in log
+
+
+def test_served_cdb_hot_reload_and_corruption(mode, tmp_path):
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(GREETING="one")})
+    cdb = str(tmp_path / "rules.cdb")
+    assert run("accessrules-cdb-from-fs", cdb, root).returncode == 0
+    server = serve(mode, [], prog("tcpserver-access") + ["-x", cdb] + SHOW)
+    try:
+        assert server.talk() == b"one unset 127.0.0.1\n"
+        ruletree.install_rule(root, "ip4/127.0.0.1_32", allow(GREETING="two"))
+        assert run("accessrules-cdb-from-fs", cdb, root).returncode == 0
+        assert server.talk() == b"two unset 127.0.0.1\n"
+        with open(cdb + ".new", "wb") as handle:
+            handle.write(b"\xff" * 100)
+        os.rename(cdb + ".new", cdb)
+        assert server.talk() == b""  # dropped, exit 111, daemon alive
+        os.unlink(cdb)
+        assert server.talk() == b""
+        assert run("accessrules-cdb-from-fs", cdb, root).returncode == 0
+        assert server.talk() == b"two unset 127.0.0.1\n"
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    assert "tcpserver-access: fatal: " in log
+
+
+def test_reversedns_rules_use_name_left_by_tcp_env(mode, tmp_path):
+    dns = FakeDNS(answers={("1.0.0.127.in-addr.arpa", "PTR"): ["mx.example.org."],
+                           ("mx.example.org", "A"): ["127.0.0.1"]})
+    root = tree(tmp_path, {"reversedns/example.org": allow(GREETING="byname"),
+                           "reversedns/@": DENY})
+    chain = prog("tcp-env") + ["-p"] + prog("tcpserver-access") + ["-h", "-i", root] + SHOW
+    server = serve(mode, [], chain, env=dns.env())
+    try:
+        assert server.talk() == b"byname mx.example.org 127.0.0.1\n"
+    finally:
+        server.stop()
+        dns.close()
+    assert dns.queries.count(("1.0.0.127.in-addr.arpa", "PTR")) == 1  # looked up once
+
+
+def test_ip_deny_skips_dns(tmp_path):
+    dns = FakeDNS(answers={("1.0.0.127.in-addr.arpa", "PTR"): ["x.example."]})
+    root = tree(tmp_path, {"ip4/127.0.0.0_8": DENY})
+    result = access("-h", "-i", root, env=dict(ALONE, **dns.env()))
+    dns.close()
+    assert result.returncode == 1 and dns.queries == []
+
+
+def test_rule_env_then_host_variables_win(tmp_path):
+    dns = FakeDNS(answers={("1.0.0.127.in-addr.arpa", "PTR"): ["real.example."]})
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(TCPREMOTEHOST="fake", TCPREMOTEIP="9.9.9.9")})
+    result = run("tcpserver-access", "-h", "-i", root, "sh", "-c", 'echo "$TCPREMOTEHOST $TCPREMOTEIP"',
+                 env=dict(ALONE, **dns.env()))
+    dns.close()
+    assert result.stdout == b"real.example 9.9.9.9\n"
