@@ -31,8 +31,7 @@ class Served:
                                      env=full_env, start_new_session=True)
         line = self.proc.stdout.readline()
         if not line.strip().isdigit():
-            self.stop()
-            raise AssertionError("server did not start: %r %r" % (line, self.proc.stderr.read()))
+            raise AssertionError("server did not start: %r %r" % (line, self.stop(settle=0)))
         self.port = int(line)
         self.host = host
         self.stderr_lines = []

@@ -1,0 +1,42 @@
+"""ident-lookup against a fake identd on loopback (IDENTPORT)."""
+
+import pytest
+
+from fakes import FakeIdentd, ident_answer
+from servers import prog, serve
+
+SHOW = ["sh", "-c", 'echo "${TCPREMOTEINFO-unset}"']
+
+
+@pytest.mark.parametrize("reply,expected", [
+    (ident_answer(b"alice"), b"alice"),
+    (lambda line: line.strip() + b" : ERROR : NO-USER\r\n", b"unset"),
+    (lambda line: b"1 , 2 : USERID : UNIX : mallory\r\n", b"unset"),      # wrong ports
+    (ident_answer(b"bad\x00user"), b"unset"),
+    (ident_answer(b"x" * 2000), b"unset"),                               # over-long line
+    (lambda line: None, b"unset"),                                       # silent: timeout
+])
+def test_answers(mode, reply, expected):
+    identd = FakeIdentd(reply)
+    env = dict(identd.env(), TCPREMOTEINFO="stale")
+    server = serve(mode, [], prog("ident-lookup") + ["-t", "1000"] + SHOW, env=env)
+    try:
+        assert server.talk(timeout=10) == expected + b"\n"
+    finally:
+        server.stop()
+        identd.close()
+
+
+@pytest.mark.parametrize("reply,code_text", [
+    (lambda line: line.strip() + b" : ERROR : HIDDEN-USER\r\n", "exitcode 2"),
+    (lambda line: None, "exitcode 99"),
+])
+def test_strict_exit_codes(reply, code_text):
+    identd = FakeIdentd(reply)
+    server = serve(["-X"], ["-v2"], prog("ident-lookup") + ["-w", "-t", "500"] + SHOW, env=identd.env())
+    try:
+        assert server.talk(timeout=10) == b""
+    finally:
+        code, log = server.stop(settle=1.0)
+        identd.close()
+    assert code_text in log
