@@ -19,11 +19,24 @@ from . import errors
 class Context:
     """One connection: its environment (str -> str), socket and deadline."""
 
-    def __init__(self, env, sock=None, deadline=None, log=None):
+    def __init__(self, env, sock=None, deadline=None, log=None, pid=None):
         self.env = env
         self.sock = sock
         self.deadline = deadline
         self.log = log or (lambda text: sys.stderr.write(text + "\n"))
+        self.pid = pid          # this process's pid in exec mode; None in-process
+        self.child_lines = []   # fused: lines waiting for the spawned pid
+
+    def log_child(self, template):
+        """Log a line naming the connection's process ('{pid}' in template).
+
+        In exec mode that is us; in-process the daemon writes the line once
+        it knows the pid of the program it spawns (0 if none).
+        """
+        if self.pid is not None:
+            self.log(template.format(pid=self.pid))
+        else:
+            self.child_lines.append(template)
 
     def socket(self):
         """The connection socket (fd 0 in exec mode)."""
@@ -75,7 +88,8 @@ def run_alone(module, argv):
     config, rest = module.parse(argv)
     if not rest:
         raise errors.UsageError("no program to run")
-    ctx = Context(dict(os.environ), log=lambda text: sys.stderr.write(text + "\n"))
+    ctx = Context(dict(os.environ), log=lambda text: sys.stderr.write(text + "\n"),
+                  pid=os.getpid())
     try:
         next_argv = module.step(config, ctx, rest)
     finally:

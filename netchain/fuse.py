@@ -9,6 +9,7 @@ worker thread so the accept loop never waits for it.
 """
 
 import importlib
+import os
 import queue
 import socket
 import threading
@@ -18,19 +19,35 @@ from concurrent.futures import ThreadPoolExecutor
 from . import chain, errors, runner
 
 FUSABLE = {"tcp-env": "tcp_env", "ident-lookup": "ident_lookup",
-           "tcpserver-access": "tcpserver_access", "connlimit": "connlimit"}
+           "tcpserver-access": "tcpserver_access", "connlimit": "connlimit",
+           "tcpserver-rules": "tcpserver_rules"}
 STAGE_DEADLINE = 30.0
 WORKERS = 64
+
+
+class Outcome:
+    """What the stages decided: argv to spawn (None: drop), lines, exit code."""
+
+    def __init__(self, argv, lines=(), code=0):
+        self.argv, self.lines, self.code = argv, lines, code
+
+
+def stage_name(argv):
+    """The netchain program argv starts, by path or as 'python -m netchain'."""
+    if len(argv) > 3 and argv[1:3] == ["-m", "netchain"]:
+        return argv[3], 4
+    return os.path.basename(argv[0]) if argv else None, 1
 
 
 def build(prog, enabled, log):
     """Parse the fusable head of prog once; return the Pipeline."""
     stages, rest = [], list(prog)
-    while enabled and rest and rest[0] in FUSABLE:
-        module = importlib.import_module("netchain." + FUSABLE[rest[0]])
-        config, after = module.parse(rest)
+    while enabled and rest and stage_name(rest)[0] in FUSABLE:
+        name, skip = stage_name(rest)
+        module = importlib.import_module("netchain." + FUSABLE[name])
+        config, after = module.parse([name] + rest[skip:])
         if not after:
-            raise errors.UsageError("%s: no program to run" % rest[0])
+            raise errors.UsageError("%s: no program to run" % name)
         stages.append((module, config))
         rest = after
     return Pipeline(stages, rest, log)
@@ -50,7 +67,7 @@ class Pipeline:
     def start(self, sock, env, who, finish):
         """Run the stages for one connection; finish(sock, env, argv|None, who)."""
         if not self.stages:
-            finish(sock, env, self.final_argv, who)
+            finish(sock, env, Outcome(self.final_argv), who)
         elif self.pool is None:
             finish(sock, env, self.run_stages(sock, env), who)
         else:
@@ -78,7 +95,7 @@ class Pipeline:
             finish(sock, env, argv, who)
 
     def run_stages(self, sock, env):
-        """The argv to spawn, or None when a stage denied or failed."""
+        """The Outcome of the stages for one connection."""
         ctx = chain.Context(env, sock=sock, deadline=time.monotonic() + STAGE_DEADLINE,
                             log=self.log.raw)
         argv = self.final_argv
@@ -87,8 +104,8 @@ class Pipeline:
                 argv = module.step(config, ctx, argv)
             except errors.NetchainError as exc:
                 runner.report(module.PROG, module.USAGE, exc)
-                return None
+                return Outcome(None, ctx.child_lines, exc.code)
             except Exception as exc:  # a bug in one stage must not end the daemon
                 self.log.warn("internal error in %s: %r" % (module.PROG, exc))
-                return None
-        return argv
+                return Outcome(None, ctx.child_lines, errors.BUG)
+        return Outcome(argv, ctx.child_lines)

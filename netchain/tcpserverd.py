@@ -16,10 +16,11 @@ import socket
 import sys
 import time
 
-from . import conn, errors, fuse, options, spawn
+from . import conn, errors, fuse, options, serverlog, spawn
 
 PROG = "tcpserverd"
-USAGE = "tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ] prog..."
+USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
+         " [ -L s6|ucspi ] [ -N name ] prog...")
 HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
                    signal.SIGABRT, signal.SIGINT)
 EMFILE_PAUSE = 1.0
@@ -27,7 +28,7 @@ EMFILE_PAUSE = 1.0
 
 class Config:
     def __init__(self, argv):
-        opts, self.prog = options.parse(argv, "1v:c:C:X")
+        opts, self.prog = options.parse(argv, "1v:c:C:XL:N:")
         flags = dict(opts)
         if not self.prog:
             raise errors.UsageError()
@@ -36,6 +37,10 @@ class Config:
         self.maxconn = options.number(flags.get("-c", "40"), "-c", 1)
         self.localmax = options.number(flags.get("-C", str(self.maxconn)), "-C", 1)
         self.fuse = "-X" not in flags
+        self.style = flags.get("-L", "s6")
+        if self.style not in ("s6", "ucspi"):
+            raise errors.UsageError("-L takes s6 or ucspi")
+        self.name = flags.get("-N", PROG)
 
 
 def listening_socket():
@@ -51,30 +56,6 @@ def listening_socket():
                                    % (fd, exc.strerror)) from None
     sock.setblocking(False)
     return sock
-
-
-class Logger:
-    def __init__(self, prog, verbosity):
-        self.prog, self.verbosity = prog, verbosity
-
-    def info(self, text):
-        if self.verbosity >= 2:
-            self._write("%s: info: %s\n" % (self.prog, text))
-
-    def warn(self, text):
-        if self.verbosity >= 1:
-            self._write("%s: warning: %s\n" % (self.prog, text))
-
-    def raw(self, line):
-        """A stage's own line, written whatever the verbosity (it chose)."""
-        self._write(line + "\n")
-
-    @staticmethod
-    def _write(line):
-        try:
-            os.write(2, line.encode("utf-8", "surrogateescape"))
-        except OSError:
-            pass
 
 
 class Server:
@@ -116,7 +97,7 @@ class Server:
         signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
         for signum in HANDLED_SIGNALS:
             signal.signal(signum, lambda *_: None)  # work happens in the loop
-        self.log.info("starting")
+        self.log.starting()
         self._update_accepting()
         while not self.stopping:
             timeout = 1.0 if self.resume_at is None else max(0.0, self.resume_at - time.monotonic())
@@ -126,7 +107,7 @@ class Server:
             if self.resume_at is not None and time.monotonic() >= self.resume_at:
                 self.resume_at = None
             self._update_accepting()
-        self.log.info("exiting")
+        self.log.exiting()
         return 0
 
     def _on_signal(self):
@@ -188,8 +169,7 @@ class Server:
             return
         count = self.per_ip.get(remote_ip, 0)
         if count >= self.config.localmax:
-            self.log.info("deny %s port %d count %d/%d"
-                          % (remote_ip, remote_port, count, self.config.localmax))
+            self.log.ip_limit(remote_ip, remote_port, count)
             sock.close()
             return
         self.per_ip[remote_ip] = count + 1
@@ -199,24 +179,24 @@ class Server:
         self.pending += 1
         self.pipeline.start(sock, env, (remote_ip, remote_port, count), self._finish)
 
-    def _finish(self, sock, env, argv, who):
-        """Called by the pipeline: spawn argv, or (argv None) drop the connection."""
+    def _finish(self, sock, env, outcome, who):
+        """Called by the pipeline: spawn outcome.argv, or drop the connection."""
         self.pending -= 1
         remote_ip, remote_port, count = who
         pid = None
-        if argv is not None:
+        if outcome.argv is not None:
             try:
-                pid = spawn.spawn(argv, env, sock.fileno())
+                pid = spawn.spawn(outcome.argv, env, sock.fileno())
             except OSError as exc:
-                self.log.warn("unable to spawn %s: %s" % (argv[0], exc.strerror))
+                self.log.warn("unable to spawn %s: %s" % (outcome.argv[0], exc.strerror))
         sock.close()
         if pid is None:
             self._release(remote_ip)
+            self.log.stage_refused(remote_ip, remote_port, outcome.code, self.open_count(),
+                                   outcome.lines)
             return
         self.children[pid] = remote_ip
-        self.log.info("allow %s port %d pid %d count %d/%d"
-                      % (remote_ip, remote_port, pid, count + 1, self.config.localmax))
-        self.log.info("status: %d/%d" % (self.open_count(), self.config.maxconn))
+        self.log.spawned(pid, remote_ip, remote_port, count + 1, self.open_count(), outcome.lines)
 
     def _release(self, remote_ip):
         left = self.per_ip.get(remote_ip, 1) - 1
@@ -238,8 +218,7 @@ class Server:
             if remote_ip is None:
                 continue
             self._release(remote_ip)
-            self.log.info("end pid %d %s %s" % (pid, remote_ip, spawn.describe_status(status)))
-            self.log.info("status: %d/%d" % (self.open_count(), self.config.maxconn))
+            self.log.ended(pid, remote_ip, status, self.open_count())
 
 
 def announce(listener):
@@ -253,7 +232,8 @@ def announce(listener):
 def main(argv):
     config = Config(argv)
     spawn.ensure_standard_fds()
-    log = Logger(PROG, config.verbosity)
+    log = serverlog.make(config.style, config.name, config.verbosity, config.maxconn,
+                         config.localmax)
     pipeline = fuse.build(config.prog, config.fuse, log)
     listener = listening_socket()
     if config.announce:

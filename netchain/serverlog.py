@@ -1,0 +1,109 @@
+"""tcpserverd's log lines, in s6's style or in ucspi-tcp 0.88's (-L ucspi).
+
+One method per event, so the daemon says what happened and the style says
+how it reads.  Lines go to fd 2 with one write each.
+"""
+
+import os
+
+from . import spawn
+
+
+def _write(line):
+    try:
+        os.write(2, (line + "\n").encode("utf-8", "surrogateescape"))
+    except OSError:
+        pass
+
+
+class S6Log:
+    """s6-tcpserverd's lines: 'tcpserverd: info: allow IP port P pid N count C/M'."""
+
+    def __init__(self, prog, verbosity, maxconn, localmax):
+        self.prog, self.verbosity = prog, verbosity
+        self.maxconn, self.localmax = maxconn, localmax
+
+    def info(self, text):
+        if self.verbosity >= 2:
+            _write("%s: info: %s" % (self.prog, text))
+
+    def warn(self, text):
+        if self.verbosity >= 1:
+            _write("%s: warning: %s" % (self.prog, text))
+
+    raw = staticmethod(_write)
+
+    def starting(self):
+        self.info("starting")
+
+    def exiting(self):
+        self.info("exiting")
+
+    def status(self, count):
+        self.info("status: %d/%d" % (count, self.maxconn))
+
+    def ip_limit(self, ip, port, count):
+        self.info("deny %s port %d count %d/%d" % (ip, port, count, self.localmax))
+
+    def spawned(self, pid, ip, port, count, open_count, stage_lines):
+        for line in stage_lines:
+            _write(line.format(pid=pid))
+        self.info("allow %s port %d pid %d count %d/%d" % (ip, port, pid, count, self.localmax))
+        self.status(open_count)
+
+    def stage_refused(self, ip, port, code, open_count, stage_lines):
+        for line in stage_lines:
+            _write(line.format(pid=0))
+
+    def ended(self, pid, ip, status, open_count):
+        self.info("end pid %d %s %s" % (pid, ip, spawn.describe_status(status)))
+        self.status(open_count)
+
+
+class UcspiLog(S6Log):
+    """ucspi-tcp 0.88's lines: 'tcpserver: pid N from IP', 'end N status W'.
+
+    The raw wait status is kept on 'end' lines: log parsers read it.  A
+    connection refused in-process (fused) has no process: its lines say
+    pid 0 and the status the C child would have had.
+    """
+
+    def info(self, text):
+        if self.verbosity >= 2:
+            _write("%s: %s" % (self.prog, text))
+
+    def warn(self, text):
+        if self.verbosity >= 1:
+            _write("%s: warning: %s" % (self.prog, text))
+
+    def starting(self):
+        self.status(0)
+
+    def exiting(self):
+        pass
+
+    def ip_limit(self, ip, port, count):
+        self.info("per-IP limit %d reached: closing connection from %s port %d"
+                  % (self.localmax, ip, port))
+
+    def spawned(self, pid, ip, port, count, open_count, stage_lines):
+        self.status(open_count)
+        self.info("pid %d from %s" % (pid, ip))
+        for line in stage_lines:
+            _write(line.format(pid=pid))
+
+    def stage_refused(self, ip, port, code, open_count, stage_lines):
+        self.status(open_count + 1)
+        self.info("pid 0 from %s" % ip)
+        for line in stage_lines:
+            _write(line.format(pid=0))
+        self.info("end 0 status %d" % (code << 8))
+        self.status(open_count)
+
+    def ended(self, pid, ip, status, open_count):
+        self.info("end %d status %d" % (pid, status))
+        self.status(open_count)
+
+
+def make(style, prog, verbosity, maxconn, localmax):
+    return (UcspiLog if style == "ucspi" else S6Log)(prog, verbosity, maxconn, localmax)
