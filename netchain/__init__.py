@@ -15,4 +15,6 @@ PROGRAMS = {
     "ident-lookup": "ident_lookup",
     "tcpserver-access": "tcpserver_access",
     "connlimit": "connlimit",
+    "tcpserver-rules": "tcpserver_rules",
+    "tcpserver": "tcpserver",
 }

@@ -33,7 +33,7 @@ def report(prog, usage, exc):
     elif isinstance(exc, errors.Denied):
         if str(exc):
             _say("%s: %s\n" % (prog, exc))
-    else:
+    elif str(exc):  # an empty message is a silent exit with that code
         _say("%s: fatal: %s\n" % (prog, exc))
     return exc.code
 

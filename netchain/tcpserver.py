@@ -1,0 +1,85 @@
+"""tcpserver: ucspi-tcp 0.88's tcpserver, as a chain of netchain programs.
+
+    tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -C perip ] [ -x rules.cdb ] [ -B banner ]
+              [ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ]
+              host port program...
+
+Translates its options into
+    tcpserver-bind ... host port tcpserverd -L ucspi ... tcpserver-rules ... program
+and execs it; it does no socket work itself.
+"""
+
+import os
+import shutil
+import sys
+
+from . import chain, errors, options
+
+PROG = "tcpserver"
+USAGE = ("tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]"
+         " [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program")
+
+
+def program(name):
+    """How to run a netchain program: its console script, else python -m."""
+    found = shutil.which(name, path=os.path.dirname(sys.executable)) or shutil.which(name)
+    return [found] if found else [sys.executable, "-m", "netchain", name]
+
+
+def _last(opts, *flags):
+    chosen = None
+    for flag, _ in opts:
+        if flag in flags:
+            chosen = flag
+    return chosen
+
+
+def per_ip_limit(values):
+    """-C, else MAXCONIP (ucspi-tcp6), else MAXPERIP (indimail), else None."""
+    for text, name in ((values.get("-C"), "-C"), (os.environ.get("MAXCONIP"), "MAXCONIP"),
+                       (os.environ.get("MAXPERIP"), "MAXPERIP")):
+        if text is not None:
+            return options.number(text, name, 1)
+    return None
+
+
+def translate(argv):
+    """The chain argv for a tcpserver command line."""
+    opts, rest = options.parse(argv, "1UXpPhHrRoOdDqQvc:C:x:B:g:u:b:l:t:")
+    if len(rest) < 3:
+        raise errors.UsageError()
+    values = dict(opts)
+    host, port, prog = rest[0], rest[1], rest[2:]
+    verbosity = {"-q": 0, "-Q": 1, "-v": 2}[_last(opts, "-q", "-Q", "-v") or "-Q"]
+    limit = options.number(values.get("-c", "40"), "-c", 1)
+    bind = program("tcpserver-bind")
+    for flag in ("-u", "-g", "-b"):
+        if flag in values:
+            bind += [flag, str(options.number(values[flag], flag))]
+    if "-U" in values:
+        bind.append("-U")
+    daemon = program("tcpserverd") + ["-L", "ucspi", "-N", PROG, "-v", str(verbosity), "-c", str(limit)]
+    if "-1" in values:
+        daemon.append("-1")
+    perip = per_ip_limit(values)
+    if perip is not None:
+        daemon += ["-C", str(perip)]
+    child = program("tcpserver-rules") + ["-v", str(verbosity)]
+    for group in (("-h", "-H"), ("-p", "-P"), ("-r", "-R"), ("-d", "-D")):
+        chosen = _last(opts, *group)
+        if chosen:
+            child.append(chosen)
+    if "-X" in values:
+        child.append("-X")
+    for flag in ("-x", "-B", "-l"):
+        if flag in values:
+            child += [flag, values[flag]]
+    if "-t" in values:
+        child += ["-t", str(options.number(values["-t"], "-t"))]
+    return bind + ["0.0.0.0" if host == "0" else host, port] + daemon + child + ["--"] + prog
+
+
+def main(argv):
+    argv_chain = translate(argv)
+    chain.exec_into(argv_chain, dict(os.environ))
+    return 0

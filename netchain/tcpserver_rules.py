@@ -1,0 +1,156 @@
+"""tcpserver-rules: the per-connection half of ucspi-tcp 0.88's tcpserver.
+
+    tcpserver-rules [ -v verbosity ] [ -hH ] [ -pP ] [ -rR ] [ -X ] [ -dD ]
+                    [ -l localname ] [ -t timeout ] [ -B banner ] [ -x rules.cdb ] prog...
+
+What tcpserver's child does after fork: look up the names (local, remote,
+paranoid) and IDENT, check a tcprules cdb in ucspi-tcp's order (no match:
+allow), log 'ok'/'deny' in its format, set the variables with the rule's
+applied last (they win), write the banner.  The tcpserver front end puts
+it in the chain; tcpserverd fuses it.
+"""
+
+import socket
+import sys
+
+from . import chain, dnsclient, errors, identclient, options, rulekeys, rules, tcp_env
+from .errstr import error_str
+
+PROG = "tcpserver-rules"
+USAGE = ("tcpserver-rules [ -v verbosity ] [ -hH ] [ -pP ] [ -rR ] [ -X ] [ -dD ] [ -l localname ]"
+         " [ -t timeout ] [ -B banner ] [ -x rules.cdb ] prog...")
+LOG_NAME = "tcpserver"
+
+
+class Config:
+    def __init__(self, opts):
+        self.verbosity, self.ident, self.allow_missing = 1, True, False
+        self.nodelay, self.banner, self.rules, self.rules_path = False, b"", None, None
+        self.ident_timeout = 26.0
+        dns_opts = [("-h", "")]
+        for flag, value in opts:
+            if flag == "-v":
+                self.verbosity = options.number(value, "-v")
+            elif flag in ("-r", "-R"):
+                self.ident = flag == "-r"
+            elif flag == "-X":
+                self.allow_missing = True
+            elif flag in ("-d", "-D"):
+                self.nodelay = flag == "-D"  # ucspi-tcp: -D sets TCP_NODELAY
+            elif flag == "-B":
+                self.banner = value.encode("utf-8", "surrogateescape")
+            elif flag == "-t":
+                self.ident_timeout = options.number(value, "-t")
+            elif flag == "-x":
+                self.rules_path = value
+                self.rules = rules.CdbSource(value, rules.DJB)
+            elif flag in ("-p", "-P", "-h", "-H", "-l"):
+                dns_opts.append((flag, value))
+        self.dns = tcp_env.Config(dns_opts)
+        if ("-P", "") in dns_opts:
+            self.dns.paranoid = False
+
+
+def parse(argv):
+    opts, rest = options.parse(argv, "v:hHpPrRXdDl:t:B:x:")
+    return Config(opts), rest
+
+
+def may_block(config):
+    return config.dns.lookup or config.ident or config.dns.local_name is None
+
+
+def safe(text):
+    """ucspi-tcp's safecats: '?' for bytes outside 33..126, ':' and '%'."""
+    data = (text or "").encode("utf-8", "surrogateescape")
+    out = "".join(chr(b) if 33 <= b <= 126 and b not in (58, 37) else "?" for b in data[:100])
+    return out + ("..." if len(data) > 100 else "")
+
+
+def _lookup(config, ctx, ip):
+    try:
+        if config.dns.resolver is None:
+            config.dns.resolver = dnsclient.make_resolver(ctx.env)
+        return dnsclient.reverse_name(config.dns.resolver, ip, ctx.remaining(config.dns.timeout))
+    except dnsclient.LookupFailed:
+        return None
+
+
+def _names(config, ctx):
+    """(local host, remote host, remote info), as tcpserver finds them."""
+    env = ctx.env
+    local = config.dns.local_name
+    if local is None:
+        local = _lookup(config, ctx, env["TCPLOCALIP"])
+    remote = None
+    if config.dns.lookup:
+        try:
+            remote = tcp_env.remote_name(config.dns, ctx, LOG_NAME) if not config.dns.paranoid \
+                else _paranoid(config, ctx)
+        except dnsclient.LookupFailed:
+            remote = None
+    info = None
+    if config.ident:
+        try:
+            info = identclient.query_env(env, ctx.remaining(config.ident_timeout))
+        except identclient.IdentFailed:
+            info = None
+    return local, remote, info
+
+
+def _paranoid(config, ctx):
+    name = _lookup(config, ctx, ctx.env["TCPREMOTEIP"])
+    if name and dnsclient.forward_confirms(config.dns.resolver, name, ctx.env["TCPREMOTEIP"],
+                                           ctx.remaining(config.dns.timeout)):
+        return name
+    return None
+
+
+def _rule(config, ip, host, info):
+    if config.rules is None:
+        return rules.rulemod.ALLOW
+    try:
+        backend = config.rules.current()
+    except errors.SystemFailure:
+        if config.allow_missing and not _exists(config.rules_path):
+            return rules.rulemod.ALLOW
+        raise errors.SystemFailure("unable to read %s: %s"
+                                   % (config.rules_path, error_str(2))) from None
+    try:
+        return rules.first_match(backend, rulekeys.djb_keys(ip, host, info)).rule or \
+            rules.rulemod.ALLOW
+    except errors.CorruptRules:
+        raise errors.SystemFailure("unable to read %s: protocol error" % config.rules_path) from None
+
+
+def _exists(path):
+    import os
+    return os.path.exists(path)
+
+
+def step(config, ctx, argv):
+    tcp_env.fill_from_socket(ctx)
+    env = ctx.env
+    local, remote, info = _names(config, ctx)
+    found = _rule(config, env["TCPREMOTEIP"], remote, info)
+    if config.verbosity >= 2:
+        ctx.log_child("%s: %s {pid} %s:%s:%s %s:%s:%s:%s" % (
+            LOG_NAME, "ok" if found.allow else "deny", safe(local), env["TCPLOCALIP"],
+            env["TCPLOCALPORT"], safe(remote), env["TCPREMOTEIP"], safe(info), env["TCPREMOTEPORT"]))
+    if not found.allow:
+        raise errors.NetchainError("", errors.PERMANENT)  # the C child's _exit(100)
+    for name, value in (("TCPLOCALHOST", local), ("TCPREMOTEHOST", remote), ("TCPREMOTEINFO", info)):
+        ctx.set(name, value)
+    chain.apply_rule_env(env, found.environment_changes())  # applied last: rules win
+    try:
+        if config.nodelay:
+            ctx.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if config.banner:
+            ctx.socket().sendall(config.banner)
+    except OSError:
+        pass  # ucspi-tcp ignores a failed banner write too
+    return argv
+
+
+def main(argv):
+    return chain.run_alone(sys.modules[__name__], argv)

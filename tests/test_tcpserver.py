@@ -1,0 +1,97 @@
+"""tcpserver (the ucspi-tcp front end) side by side with Debian's tcpserver."""
+
+import re
+import socket
+import time
+
+import pytest
+
+from conftest import need, run, run_ref
+from servers import Served, prog
+
+SHOW = ["sh", "-c", 'echo "$PROTO $TCPLOCALIP $TCPLOCALPORT=L ${TCPLOCALHOST-unset} $TCPREMOTEIP '
+        '$TCPREMOTEPORT=R ${TCPREMOTEHOST-unset} ${TCPREMOTEINFO-unset} ${X-unset}"; exit 3']
+RULES = b'127.0.0.1:allow,X="1",TCPREMOTEIP="9.9.9.9"\n127.0.0.2:deny\n'
+
+
+def normalise(text, port):
+    """Log text with pids and ephemeral ports replaced by fixed words."""
+    text = text.replace(":%d " % port, ":PORT ")
+    text = re.sub(r"(pid|ok|deny|end) \d+", lambda m: m.group(1) + " N", text)
+    text = re.sub(r":(\d+)\n", ":CPORT\n", text)
+    return text.replace("pid N from", "pid N from")
+
+
+def exchange(server, source):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5,
+                                  source_address=(source, 0)) as sock:
+        out = b""
+        while True:
+            chunk = sock.recv(1000)
+            if not chunk:
+                break
+            out += chunk
+        client_port = sock.getsockname()[1]
+    time.sleep(0.3)  # let the server reap and log before the next one
+    return out.replace(b"%d=R" % client_port, b"CPORT").replace(b"%d=L" % server.port, b"PORT")
+
+
+@pytest.fixture
+def rules_cdb(tmp_path):
+    path = tmp_path / "rules.cdb"
+    assert run("tcprules", path, tmp_path / "rules.tmp", input=RULES).returncode == 0
+    return str(path)
+
+
+def both(rules_cdb, *opts):
+    need("tcpserver")
+    results = []
+    for argv in (prog("tcpserver"), ["tcpserver"]):
+        server = Served(argv + ["-1"] + list(opts) + ["-x", rules_cdb, "127.0.0.1", "0"] + SHOW)
+        try:
+            outputs = [exchange(server, "127.0.0.1"), exchange(server, "127.0.0.2")]
+        finally:
+            code, log = server.stop()
+        results.append((outputs, normalise(log, server.port)))
+    return results
+
+
+def test_environment_and_log_lines_match_ucspi_tcp(rules_cdb):
+    (ours, our_log), (theirs, their_log) = both(rules_cdb, "-v", "-HR", "-l0")
+    assert ours == theirs
+    assert ours[0] == b"TCP 127.0.0.1 PORT 0 9.9.9.9 CPORT unset unset 1\n"
+    assert ours[1] == b""
+    theirs_lines = their_log.splitlines()
+    ours_lines = our_log.splitlines()
+    assert ours_lines == theirs_lines, (our_log, their_log)
+
+
+def test_quiet_by_default(rules_cdb):
+    (ours, our_log), (theirs, their_log) = both(rules_cdb, "-HR", "-l0")
+    assert ours == theirs and our_log == their_log == ""
+
+
+def test_usage_matches():
+    need("tcpserver")
+    mine, ref = run("tcpserver"), run_ref("tcpserver")
+    assert mine.returncode == ref.returncode == 100
+    assert mine.stderr == ref.stderr
+
+
+def test_bad_number_is_a_usage_error():
+    # ucspi-tcp reads '-c x' as 0 and serves anyway; we refuse (documented)
+    result = run("tcpserver", "-c", "x", "127.0.0.1", "0", "true")
+    assert result.returncode == 100
+    assert result.stderr.startswith(b"tcpserver: usage: ")
+
+
+def test_per_ip_limit_from_maxconip(rules_cdb):
+    server = Served(prog("tcpserver") + ["-1", "-HR", "-l0", "127.0.0.1", "0", "sh", "-c", "echo in; sleep 1"],
+                    env={"MAXCONIP": "1"})
+    try:
+        first = server.connect()
+        assert first.recv(10) == b"in\n"
+        assert server.talk() == b""
+        first.close()
+    finally:
+        server.stop()
