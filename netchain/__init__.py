@@ -17,4 +17,5 @@ PROGRAMS = {
     "connlimit": "connlimit",
     "tcpserver-rules": "tcpserver_rules",
     "tcpserver": "tcpserver",
+    "tcpclient": "tcpclient",
 }

@@ -33,6 +33,8 @@ def report(prog, usage, exc):
     elif isinstance(exc, errors.Denied):
         if str(exc):
             _say("%s: %s\n" % (prog, exc))
+    elif getattr(exc, "bare", False):  # ucspi-tcp wording without 'fatal:'
+        _say("%s: %s\n" % (prog, exc))
     elif str(exc):  # an empty message is a silent exit with that code
         _say("%s: fatal: %s\n" % (prog, exc))
     return exc.code

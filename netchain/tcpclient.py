@@ -1,0 +1,132 @@
+"""tcpclient: ucspi-tcp 0.88's tcpclient.
+
+    tcpclient [ -hHrRdDqQv ] [ -i localip ] [ -p localport ] [ -T timeoutconn ]
+              [ -l localname ] [ -t timeoutinfo ] host port program...
+
+Connects, then execs program with fd 6 reading from and fd 7 writing to
+the network, and the TCP variables set.  Names are looked up with the
+same DNS code as tcp-env (DNSCACHEIP/DNSCACHEPORT); -H and -R turn the
+remote name and IDENT lookups off, as in ucspi-tcp.
+"""
+
+import os
+import socket
+import sys
+
+from . import addr, chain, dnsclient, errors, identclient, options
+from .errstr import error_str
+
+PROG = "tcpclient"
+USAGE = ("tcpclient [ -hHrRdDqQv ] [ -i localip ] [ -p localport ] [ -T timeoutconn ]"
+         " [ -l localname ] [ -t timeoutinfo ] host port program")
+
+
+class Fail(errors.NetchainError):
+    """tcpclient's own wording: 'tcpclient: TEXT' without 'fatal:' (111)."""
+
+    bare = True
+
+
+class Config:
+    def __init__(self, opts):
+        flags, last = dict(opts), {}
+        for flag, _ in opts:
+            for group in ("hH", "rR", "dD", "qQv"):
+                if flag[1] in group:
+                    last[group] = flag[1]
+        self.remote_lookup = last.get("hH", "h") == "h"
+        self.ident = last.get("rR", "r") == "r"
+        self.nodelay = last.get("dD", "d") == "D"
+        self.verbosity = {"q": 0, "Q": 1, "v": 2}[last.get("qQv", "Q")]
+        self.local_ip = flags.get("-i")
+        self.local_port = options.number(flags.get("-p", "0"), "-p", 0, 65535)
+        first, _, second = flags.get("-T", "2+58").partition("+")
+        self.connect_timeout = options.number(first, "-T") + (options.number(second, "-T") if second else 0)
+        self.local_name = flags.get("-l")
+        self.info_timeout = options.number(flags.get("-t", "26"), "-t")
+
+
+def _address(host, resolver_env):
+    if host == "0":
+        return "127.0.0.1"
+    try:
+        return addr.canonical_ip(host)
+    except ValueError:
+        pass
+    resolver = dnsclient.make_resolver(resolver_env)
+    answer = dnsclient._query(resolver, host.rstrip(".") + ".", "A", 30)
+    if not answer:
+        raise errors.SystemFailure("no IP address for %s" % host)
+    return answer[0].address
+
+
+def _port(text):
+    if text.isdigit():
+        return options.number(text, "port", 0, 65535)
+    try:
+        return socket.getservbyname(text, "tcp")
+    except OSError:
+        raise errors.SystemFailure("unable to figure out port number for %s" % text) from None
+
+
+def connect(config, ip, port):
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(config.connect_timeout)
+    try:
+        if config.local_ip or config.local_port:
+            sock.bind((config.local_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"),
+                       config.local_port))
+        sock.connect((ip, port))
+    except OSError as exc:
+        sock.close()
+        reason = "timed out" if isinstance(exc, socket.timeout) else error_str(exc.errno)
+        raise Fail("unable to connect to %s port %d: %s" % (ip, port, reason), errors.TEMPORARY) from None
+    sock.settimeout(None)
+    if config.nodelay:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def environment(config, sock, env):
+    local, remote = sock.getsockname(), sock.getpeername()
+    values = {"PROTO": "TCP", "TCPLOCALIP": addr.canonical_ip(local[0]), "TCPLOCALPORT": str(local[1]),
+              "TCPREMOTEIP": addr.canonical_ip(remote[0]), "TCPREMOTEPORT": str(remote[1])}
+    resolver = None
+    names = {"TCPLOCALHOST": config.local_name, "TCPREMOTEHOST": None, "TCPREMOTEINFO": None}
+    try:
+        if config.local_name is None or config.remote_lookup:
+            resolver = dnsclient.make_resolver(env)
+        if config.local_name is None:
+            names["TCPLOCALHOST"] = dnsclient.reverse_name(resolver, values["TCPLOCALIP"], 5)
+        if config.remote_lookup:
+            names["TCPREMOTEHOST"] = dnsclient.reverse_name(resolver, values["TCPREMOTEIP"], 5)
+    except dnsclient.LookupFailed:
+        pass
+    if config.ident:
+        try:
+            names["TCPREMOTEINFO"] = identclient.query_env(values, config.info_timeout)
+        except identclient.IdentFailed:
+            pass
+    for name in names:
+        env.pop(name, None)
+    env.update(values)
+    env.update({k: v for k, v in names.items() if v is not None})
+    return env
+
+
+def main(argv):
+    opts, rest = options.parse(argv, "46hHrRdDqQvi:p:T:l:t:")
+    if len(rest) < 3:
+        raise errors.UsageError()
+    config = Config(opts)
+    ip, port = _address(rest[0], os.environ), _port(rest[1])
+    sock = connect(config, ip, port)
+    if config.verbosity >= 2:
+        sys.stderr.write("tcpclient: connected to %s port %d\n" % (ip, port))
+    env = environment(config, sock, dict(os.environ))
+    for fd in (6, 7):
+        os.dup2(sock.fileno(), fd)
+    sock.close()
+    chain.exec_into(rest[2:], env)
+    return 0

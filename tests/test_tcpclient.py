@@ -1,0 +1,55 @@
+"""tcpclient side by side with Debian's tcpclient, against a local server."""
+
+import pytest
+
+from conftest import need, run, run_ref
+from servers import prog, serve
+
+SHOW = ["sh", "-c", 'echo "$PROTO $TCPLOCALIP ${TCPLOCALHOST-unset} $TCPREMOTEIP $TCPREMOTEPORT '
+        '${TCPREMOTEHOST-unset} ${TCPREMOTEINFO-unset}"; echo ping >&7; head -c 5 <&6; '
+        'ls /proc/$$/fd | sort -n | tr "\\n" " "']
+
+
+@pytest.fixture
+def echo_server():
+    server = serve([], [], ["sh", "-c", "read line; echo got-$line"])
+    yield server
+    server.stop()
+
+
+def test_same_as_ucspi_tcp(echo_server):
+    need("tcpclient")
+    args = ["-HR", "-l0", "127.0.0.1", str(echo_server.port)] + SHOW
+    mine, ref = run("tcpclient", *args), run_ref("tcpclient", *args)
+    assert mine.returncode == ref.returncode == 0
+    mine_lines, ref_lines = mine.stdout.splitlines(), ref.stdout.splitlines()
+    assert mine_lines[0] == ref_lines[0] == b"TCP 127.0.0.1 0 127.0.0.1 %d unset unset" % echo_server.port
+    assert mine_lines[1][:5] == ref_lines[1][:5] == b"got-p"
+    assert mine_lines[1][5:].split() == [b"0", b"1", b"2", b"6", b"7"]  # nothing else leaks
+
+
+def test_verbose_line(echo_server):
+    result = run("tcpclient", "-v", "-HR", "-l0", "127.0.0.1", echo_server.port, "true")
+    assert result.returncode == 0
+    assert result.stderr == b"tcpclient: connected to 127.0.0.1 port %d\n" % echo_server.port
+
+
+def test_refused_same_message():
+    need("tcpclient")
+    mine = run("tcpclient", "-HR", "127.0.0.1", "1", "true")
+    ref = run_ref("tcpclient", "-HR", "127.0.0.1", "1", "true")
+    assert mine.returncode == ref.returncode == 111
+    assert mine.stderr == ref.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["-HR", "127.0.0.1", "x", "true"]])
+def test_errors_same_as_reference(args):
+    need("tcpclient")
+    mine, ref = run("tcpclient", *args), run_ref("tcpclient", *args)
+    assert mine.returncode == ref.returncode
+    assert mine.stderr == ref.stderr
+
+
+def test_program_exit_code_passes_through(echo_server):
+    assert run("tcpclient", "-HR", "-l0", "127.0.0.1", echo_server.port, "sh", "-c", "exit 7").returncode == 7
+    assert prog("tcpclient")
