@@ -33,12 +33,8 @@ def parse_instructions(text, line):
         data, rest = [], text[5:]
     else:
         raise ParseError(line)
-    while rest:
-        first = rest[:1]
-        if first in (b" ", b"\t"):
-            rest = rest[1:]
-            continue
-        if first != b",":
+    while rest:  # only ',NAME=QvalueQ' may follow: 0.88 skips no blanks here
+        if rest[:1] != b",":
             raise ParseError(line)
         equals = rest.find(b"=")
         if equals < 0 or equals + 1 >= len(rest):

@@ -30,6 +30,8 @@ BAD = {
     "bad-range": b"a-b:allow\n",
     "unquoted": b"1.2.3.4:deny,X=1\n",
     "space-in-list": b'1.2.3.4:allow , X="a b" ,\n',
+    "space-before-comma": b'=.:allow ,A=""\n',
+    "blank-between": b'1:allow,X="a" ,Y="b"\n',
     "later-line": b"1:allow\n2:nope\n",
 }
 

@@ -1,0 +1,172 @@
+"""Benchmark: connections per second, netchain against ucspi-tcp's tcpserver.
+
+    .venv/bin/python bench/serve.py [--seconds 5] [--clients 8]
+
+Starts each server on 127.0.0.1 in turn in one run, drives it with the same
+load (CLIENTS processes, each connecting, reading to EOF, closing, for
+SECONDS), and prints connections/s, p50/p99 latency, server CPU per
+connection (daemon and children), the daemon's RSS, and each row's ratio
+to ucspi-tcp's `tcpserver -x`.  A first row drives a trivial Python
+accept-and-close server to show the load generator is not the bottleneck.
+"""
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(ROOT, ".venv", "bin")
+PROGRAM = ["/bin/echo", "hello"]
+
+
+def client(port, seconds, queue):
+    latencies, errors = [], 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.monotonic()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                while sock.recv(4096):
+                    pass
+        except OSError:
+            errors += 1
+            continue
+        latencies.append(time.monotonic() - start)
+    queue.put((latencies, errors))
+
+
+def cpu_of(pid):
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_of(pid):
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(port, proc):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            time.sleep(0.2)
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("server exited: %s" % proc.args)
+            time.sleep(0.05)
+    raise SystemExit("server did not listen: %s" % proc.args)
+
+
+def measure(name, argv_for_port, args):
+    port = free_port()
+    proc = subprocess.Popen(argv_for_port(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    try:
+        wait_listening(port, proc)
+        queue = multiprocessing.Queue()
+        cpu_before = cpu_of(proc.pid)
+        workers = [multiprocessing.Process(target=client, args=(port, args.seconds, queue))
+                   for _ in range(args.clients)]
+        for worker in workers:
+            worker.start()
+        results = [queue.get() for _ in workers]
+        for worker in workers:
+            worker.join()
+        time.sleep(0.3)
+        cpu = cpu_of(proc.pid) - cpu_before
+        rss = rss_of(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    latencies = sorted(l for r in results for l in r[0])
+    count = len(latencies)
+    rate = count / args.seconds
+    p50 = latencies[count // 2] * 1000 if count else 0
+    p99 = latencies[min(count - 1, int(count * 0.99))] * 1000 if count else 0
+    return {"name": name, "rate": rate, "p50": p50, "p99": p99, "errors": sum(r[1] for r in results),
+            "cpu_ms": cpu * 1000 / count if count else 0, "rss": rss}
+
+
+def trivial_server(port):
+    code = ("import socket,sys\ns=socket.create_server(('127.0.0.1',%d),backlog=1024)\n"
+            "while True:\n c,_=s.accept(); c.sendall(b'hello\\n'); c.close()\n" % port)
+    return [sys.executable, "-c", code]
+
+
+def rows(rules, deny_rules, netchain):
+    def bind(port):
+        return netchain("tcpserver-bind") + ["127.0.0.1", str(port)] + netchain("tcpserverd") + ["-v0"]
+    return [
+        ("load generator (python accept loop)", trivial_server),
+        ("ucspi-tcp tcpserver -HRl0", lambda p: ["tcpserver", "-HRl0", "127.0.0.1", str(p)] + PROGRAM),
+        ("ucspi-tcp tcpserver -HRl0 -x", lambda p: ["tcpserver", "-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
+        ("netchain fused: access -x", lambda p: bind(p) + netchain("tcpserver-access") + ["-x", rules["s6"]] + PROGRAM),
+        ("netchain fused: tcpserver -HRl0 -x", lambda p: netchain("tcpserver") + ["-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
+        ("netchain exec mode (-X): access -x", lambda p: bind(p) + ["-X"] + netchain("tcpserver-access") + ["-x", rules["s6"]] + PROGRAM),
+        ("DENY ucspi-tcp tcpserver -HRl0 -x", lambda p: ["tcpserver", "-HRl0", "-x", deny_rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
+        ("DENY netchain fused: access -x", lambda p: bind(p) + netchain("tcpserver-access") + ["-x", deny_rules["s6"]] + PROGRAM),
+    ]
+
+
+def make_rules(work, allow):
+    paths = {"djb": os.path.join(work, "%s.djb.cdb" % allow), "s6": os.path.join(work, "%s.s6.cdb" % allow)}
+    text = ("127.0.0.1:%s\n:deny\n" % ("allow" if allow else "deny")).encode()
+    subprocess.run(["tcprules", paths["djb"], paths["djb"] + ".tmp"], input=text, check=True)
+    tree = os.path.join(work, "tree-%s" % allow)
+    os.makedirs(os.path.join(tree, "ip4", "127.0.0.1_32"))
+    open(os.path.join(tree, "ip4", "127.0.0.1_32", "allow" if allow else "deny"), "w").close()
+    subprocess.run([sys.executable, "-m", "netchain", "accessrules-cdb-from-fs", paths["s6"], tree],
+                   check=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    return paths
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    if shutil.which("tcpserver") is None:
+        sys.exit("bench: tcpserver not found: apt-get install ucspi-tcp")
+
+    def netchain(name):
+        path = os.path.join(VENV, name)
+        return [path] if os.path.exists(path) else [sys.executable, "-m", "netchain", name]
+
+    work = tempfile.mkdtemp(prefix="netchain-serve-")
+    try:
+        results = [measure(name, argv, args) for name, argv in
+                   rows(make_rules(work, True), make_rules(work, False), netchain)]
+    finally:
+        shutil.rmtree(work)
+    reference = {r["name"]: r for r in results}
+    base, deny_base = reference["ucspi-tcp tcpserver -HRl0 -x"], reference["DENY ucspi-tcp tcpserver -HRl0 -x"]
+    print("%-38s %9s %7s %7s %8s %8s %7s %6s" % ("server", "conn/s", "p50 ms", "p99 ms", "cpu ms/c",
+                                                 "rss KiB", "ratio", "errors"))
+    for r in results:
+        ref = deny_base if r["name"].startswith("DENY") else base
+        print("%-38s %9.0f %7.2f %7.2f %8.2f %8d %6.2fx %6d" % (
+            r["name"], r["rate"], r["p50"], r["p99"], r["cpu_ms"], r["rss"], r["rate"] / ref["rate"],
+            r["errors"]))
+
+
+if __name__ == "__main__":
+    main()
