@@ -67,8 +67,13 @@ def sockaddr_ip(sockaddr_host):
     return canonical_ip(sockaddr_host)
 
 
+def masks(family):
+    """Masks indexed by prefix length, for IPv4 (33) or IPv6 (129)."""
+    return _V4_MASKS if family == 4 else _V6_MASKS
+
+
 def mask(family, length):
-    return (_V4_MASKS if family == 4 else _V6_MASKS)[length]
+    return masks(family)[length]
 
 
 def max_length(family):

@@ -9,20 +9,21 @@ from . import addr
 
 
 def ip_keys(ip_text):
-    """s6 keys for an address, most specific first ('::ffff:a.b.c.d' is IPv4)."""
+    """s6 keys for an address, most specific first ('::ffff:a.b.c.d' is IPv4).
+
+    A generator: the lookup usually stops at the first few keys, and this
+    runs for every connection.
+    """
     family, value = addr.parse_ip(ip_text)
     kind = "ip4/" if family == 4 else "ip6/"
     fmt = addr.format_ip4 if family == 4 else addr.format_ip6
-    top = addr.max_length(family)
-    keys = []
-    last_net = None
-    text = ""
-    for length in range(top, -1, -1):
-        net = value & addr.mask(family, length)
+    masks = addr.masks(family)
+    last_net, text = None, ""
+    for length in range(len(masks) - 1, -1, -1):
+        net = value & masks[length]
         if net != last_net:
             text, last_net = fmt(net), net
-        keys.append("%s%s_%d" % (kind, text, length))
-    return keys
+        yield "%s%s_%d" % (kind, text, length)
 
 
 def usable_host_name(name):

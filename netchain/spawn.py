@@ -8,16 +8,29 @@ close-on-exec), default signal dispositions and an empty signal mask.
 import os
 import signal
 
-# Python ignores SIGPIPE, we catch others, and our own parent may have left
-# some ignored: the child gets the default disposition for every signal.
-DEFAULT_SIGNALS = tuple(sorted(set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}))
+def non_default_signals():
+    """Signals whose disposition here is not SIG_DFL: the ones to reset.
+
+    Python ignores SIGPIPE and SIGXFSZ, the daemon catches others, and our
+    parent may have left some ignored.  Asking the child to reset only
+    these keeps posix_spawn short: the parent waits for the child's exec.
+    Call it after the daemon installed its handlers.
+    """
+    chosen = []
+    for signum in sorted(set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}):
+        try:
+            if signal.getsignal(signum) not in (signal.SIG_DFL, None):
+                chosen.append(signum)
+        except (ValueError, OSError):
+            chosen.append(signum)
+    return tuple(chosen)
 
 
-def spawn(argv, env, fd):
+def spawn(argv, env, fd, reset_signals):
     """Start argv with fd on 0 and 1; return its pid.  Raises OSError."""
     actions = [(os.POSIX_SPAWN_DUP2, fd, 0), (os.POSIX_SPAWN_DUP2, fd, 1)]
     return os.posix_spawnp(argv[0], argv, env, file_actions=actions,
-                           setsigdef=DEFAULT_SIGNALS, setsigmask=())
+                           setsigdef=reset_signals, setsigmask=())
 
 
 def describe_status(status):

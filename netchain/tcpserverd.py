@@ -97,6 +97,7 @@ class Server:
         signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
         for signum in HANDLED_SIGNALS:
             signal.signal(signum, lambda *_: None)  # work happens in the loop
+        self.reset_signals = spawn.non_default_signals()
         self.log.starting()
         self._update_accepting()
         while not self.stopping:
@@ -186,7 +187,7 @@ class Server:
         pid = None
         if outcome.argv is not None:
             try:
-                pid = spawn.spawn(outcome.argv, env, sock.fileno())
+                pid = spawn.spawn(outcome.argv, env, sock.fileno(), self.reset_signals)
             except OSError as exc:
                 self.log.warn("unable to spawn %s: %s" % (outcome.argv[0], exc.strerror))
         sock.close()
