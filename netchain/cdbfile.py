@@ -7,11 +7,9 @@ forever on a corrupt table with no empty slot, and a daemon must not hang
 on a bad file: every probe here is bounded and every offset checked.
 """
 
-import errno
 import mmap
 import os
 import struct
-import tempfile
 
 from cdblib.djb_hash import djb_hash
 
@@ -135,6 +133,8 @@ def write_atomic(path, records):
     On any failure the old file is untouched and no temporary is left.
     Raises OSError; the caller words the message.
     """
+    import tempfile  # only writers need it; readers start faster without
+
     directory = os.path.dirname(path) or "."
     fd, temp = tempfile.mkstemp(prefix=os.path.basename(path) + ":", dir=directory)
     try:
@@ -150,6 +150,5 @@ def write_atomic(path, records):
 def _unlink_quietly(path):
     try:
         os.unlink(path)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            pass
+    except OSError:
+        pass  # already gone, or the original error matters more

@@ -9,7 +9,6 @@ the steps in-process for every connection (DESIGN.md section 5).
 """
 
 import os
-import socket
 import sys
 import time
 
@@ -41,6 +40,8 @@ class Context:
     def socket(self):
         """The connection socket (fd 0 in exec mode)."""
         if self.sock is None:
+            import socket  # exec-mode programs that never touch fd 0 skip it
+
             self.sock = socket.socket(fileno=os.dup(0))
         return self.sock
 

@@ -8,7 +8,8 @@ the cdb backend and the tools all encode and decode through it.
            env = b"NAME=value\\0" (set) or b"NAME\\0" (unset), in order
 """
 
-from dataclasses import dataclass, field
+import collections
+import os
 
 from . import errors
 
@@ -16,18 +17,15 @@ MAX_PART = 4096
 MAX_RECORD = 1 + 2 + MAX_PART + 2 + MAX_PART + 1  # 8197, as s6's reader
 
 
-@dataclass(frozen=True)
-class Rule:
+# namedtuples, not dataclasses: dataclasses costs milliseconds of import
+# time in every program of an exec-mode chain.
+class Rule(collections.namedtuple("Rule", "allow env exec_text", defaults=((), b""))):
     """allow is True or False; env is a tuple of (name, value-or-None) bytes."""
 
-    allow: bool
-    env: tuple = ()
-    exec_text: bytes = b""
+    __slots__ = ()
 
     def environment_changes(self):
         """Return env as a list of (str name, str value or None)."""
-        import os
-
         return [(os.fsdecode(name), None if value is None else os.fsdecode(value))
                 for name, value in self.env]
 
@@ -36,16 +34,13 @@ DENY = Rule(False)
 ALLOW = Rule(True)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(collections.namedtuple("Decision", "key rule", defaults=(None, None))):
     """The outcome of a lookup: the key that decided and its rule.
 
     rule is None when nothing matched (key is None then too).
     """
 
-    key: object = None
-    rule: object = None
-    notes: tuple = field(default=())
+    __slots__ = ()
 
     @property
     def allowed(self):

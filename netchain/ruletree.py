@@ -9,11 +9,8 @@ dot-name and renames it into place, so a reader sees the old rule or the
 new one, never half of one.
 """
 
-import ctypes
 import errno
 import os
-import shutil
-import tempfile
 
 from . import errors, rule as rulemod
 
@@ -171,6 +168,8 @@ def _write_file(path, content):
 
 def _renameat2_exchange():
     """Return a function swapping two paths atomically, or None."""
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         func = libc.renameat2
@@ -187,6 +186,9 @@ def _renameat2_exchange():
 
 def install_rule(root, key, found):
     """Put found at ROOT/key, replacing what is there, atomically."""
+    import shutil
+    import tempfile
+
     check_key(key)
     type_dir = os.path.join(root, key.split("/")[0])
     os.makedirs(type_dir, exist_ok=True)
@@ -212,6 +214,9 @@ def _swap_into_place(built, target):
 
 def remove_rule(root, key):
     """Remove ROOT/key atomically; False if there was no such rule."""
+    import shutil
+    import tempfile
+
     check_key(key)
     target = os.path.join(root, key)
     if not os.path.lexists(target):

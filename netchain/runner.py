@@ -1,8 +1,6 @@
 """The one place where exceptions become messages and exit codes."""
 
-import os
 import sys
-import traceback
 
 from . import errors
 
@@ -51,6 +49,8 @@ def run(prog, usage, main, argv):
     except BrokenPipeError:
         return errors.TEMPORARY
     except Exception:  # a bug: say so loudly, with the trace
+        import traceback  # imported here: it costs milliseconds at every start
+
         _say("%s: fatal: internal error (bug):\n%s" % (prog, traceback.format_exc()))
         return errors.BUG
     try:

@@ -103,3 +103,41 @@ def test_not_a_socket():
                             env={"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin"}, timeout=30)
     assert result.returncode == 111
     assert result.stderr.startswith(b"tcp-env: fatal: unable to read the socket on fd 0")
+
+
+def test_slow_dns_does_not_stall_other_clients(dns_server):
+    """Fused: one client's lookup takes 2 s; the others are served meanwhile."""
+    import threading
+    import time
+    slow_ptr = "2.0.0.127.in-addr.arpa"
+    dns = dns_server(answers={(PTR, "PTR"): ["fast.example."], (slow_ptr, "PTR"): ["slow.example."]},
+                     delay={slow_ptr: 2.0})
+    server = serve([], [], prog("tcp-env") + ["-h", "-t", "5000"] + SHOW, env=dns.env())
+    slow_result = []
+    try:
+        def slow_client():
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10,
+                                          source_address=("127.0.0.2", 0)) as sock:
+                slow_result.append(sock.recv(100))
+        thread = threading.Thread(target=slow_client)
+        thread.start()
+        time.sleep(0.3)
+        start = time.monotonic()
+        served = 0
+        while time.monotonic() - start < 1.0:
+            assert server.talk() == b"fast.example unset 127.0.0.1\n"
+            served += 1
+        assert thread.is_alive()  # the slow lookup is still going on
+        thread.join(10)
+    finally:
+        server.stop()
+    assert served >= 20, "only %d clients served during a slow lookup" % served
+    assert slow_result == [b"slow.example unset 127.0.0.2\n"]
+
+
+def test_dns_is_imported_only_for_a_lookup():
+    code = ("import sys; from netchain import tcp_env, tcpserver_access, tcpserver_rules, tcpserverd; "
+            "print(sorted(m for m in sys.modules if m == 'dns' or m.startswith('dns.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30,
+                            env={"PYTHONPATH": ROOT})
+    assert result.stdout == b"[]\n", result.stderr
