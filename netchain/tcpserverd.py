@@ -237,6 +237,7 @@ def main(argv):
                          config.localmax)
     pipeline = fuse.build(config.prog, config.fuse, log)
     listener = listening_socket()
-    if config.announce:
+    server = Server(listener, config, pipeline, log)
+    if config.announce:  # only now: everything the loop needs is open
         announce(listener)
-    return Server(listener, config, pipeline, log).serve()
+    return server.serve()
