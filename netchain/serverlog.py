@@ -19,13 +19,15 @@ def _write(line):
 class S6Log:
     """s6-tcpserverd's lines: 'tcpserverd: info: allow IP port P pid N count C/M'."""
 
+    info_prefix = "info: "
+
     def __init__(self, prog, verbosity, maxconn, localmax):
         self.prog, self.verbosity = prog, verbosity
         self.maxconn, self.localmax = maxconn, localmax
 
     def info(self, text):
         if self.verbosity >= 2:
-            _write("%s: info: %s" % (self.prog, text))
+            _write("%s: %s%s" % (self.prog, self.info_prefix, text))
 
     def warn(self, text):
         if self.verbosity >= 1:
@@ -68,13 +70,7 @@ class UcspiLog(S6Log):
     pid 0 and the status the C child would have had.
     """
 
-    def info(self, text):
-        if self.verbosity >= 2:
-            _write("%s: %s" % (self.prog, text))
-
-    def warn(self, text):
-        if self.verbosity >= 1:
-            _write("%s: warning: %s" % (self.prog, text))
+    info_prefix = ""
 
     def starting(self):
         self.status(0)
