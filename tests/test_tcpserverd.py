@@ -167,3 +167,61 @@ def test_usage_errors():
     result = run("tcpserverd", "-c", "x", "true")
     assert result.returncode == 100
     assert result.stderr.startswith(b"tcpserverd: usage: ")
+
+
+def test_sigterm_during_load(mode):
+    """SIGTERM while clients keep connecting: clean exit 0, children finish."""
+    import threading
+    server = serve(mode, ["-c", "20"], ["sh", "-c", "echo hi"])
+    stop = threading.Event()
+    served = []
+
+    def load():
+        while not stop.is_set():
+            try:
+                served.append(server.talk(timeout=2))
+            except OSError:
+                pass
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    code, log = server.stop(settle=0)
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    assert code == 0
+    assert served.count(b"hi\n") > 10
+    assert set(served) <= {b"hi\n", b""}
+
+
+def test_systemd_socket_activation(tmp_path):
+    """LISTEN_FDS=1 with LISTEN_PID = the daemon's pid: serve fd 3."""
+    import socket
+    import subprocess
+    import sys
+    from conftest import ROOT
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    script = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.environ['LISTEN_FDS'] = '1'; "
+              "os.environ['LISTEN_PID'] = str(os.getpid()); "
+              "os.execv(sys.executable, [sys.executable, '-m', 'netchain', 'tcpserverd', "
+              "'sh', '-c', 'echo ${LISTEN_FDS-gone} $TCPLOCALPORT'])")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(listener.fileno())],
+                            pass_fds=(listener.fileno(),), stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, PYTHONPATH=ROOT), stderr=subprocess.PIPE)
+    listener.close()
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    answer = sock.recv(100)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert answer == b"gone %d\n" % port
