@@ -18,6 +18,7 @@ from . import chain, errors, options
 PROG = "tcpserver"
 USAGE = ("tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]"
          " [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program")
+# Debian's ucspi-tcp-ipv6 adds -4, -6 and -I interface; accepted here too.
 
 
 def program(name):
@@ -45,7 +46,7 @@ def per_ip_limit(values):
 
 def translate(argv):
     """The chain argv for a tcpserver command line."""
-    opts, rest = options.parse(argv, "1UXpPhHrRoOdDqQvc:C:x:B:g:u:b:l:t:")
+    opts, rest = options.parse(argv, "461UXpPhHrRoOdDqQvc:C:x:B:g:u:b:l:t:I:")
     if len(rest) < 3:
         raise errors.UsageError()
     values = dict(opts)
@@ -76,7 +77,31 @@ def translate(argv):
             child += [flag, values[flag]]
     if "-t" in values:
         child += ["-t", str(options.number(values["-t"], "-t"))]
-    return bind + ["0.0.0.0" if host == "0" else host, port] + daemon + child + ["--"] + prog
+    return bind + [listen_host(host, opts, values.get("-I")), port] + daemon + child + ["--"] + prog
+
+
+def listen_host(host, opts, interface):
+    """host 0: every IPv4 and IPv6 address (dual stack), or IPv4 only with -4.
+
+    As Debian's ucspi-tcp-ipv6, whose refusal of '::' is not copied; -I
+    gives the interface of a link-local address.
+    """
+    if host == "0":
+        host = "0.0.0.0" if _last(opts, "-4", "-6") == "-4" or not _has_ipv6() else "::"
+    if interface and ":" in host and "%" not in host:
+        host = "%s%%%s" % (host, interface)
+    return host
+
+
+def _has_ipv6():
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::", 0))
+        return True
+    except OSError:
+        return False
 
 
 def main(argv):

@@ -141,6 +141,8 @@ def step(config, ctx, argv):
         raise errors.NetchainError("", errors.PERMANENT)  # the C child's _exit(100)
     for name, value in (("TCPLOCALHOST", local), ("TCPREMOTEHOST", remote), ("TCPREMOTEINFO", info)):
         ctx.set(name, value)
+    if _is_ipv6_socket(ctx):
+        set_ipv6_variables(env, local, remote, info)
     chain.apply_rule_env(env, found.environment_changes())  # applied last: rules win
     try:
         if config.nodelay:
@@ -150,6 +152,35 @@ def step(config, ctx, argv):
     except OSError:
         pass  # ucspi-tcp ignores a failed banner write too
     return argv
+
+
+def _is_ipv6_socket(ctx):
+    try:
+        return ctx.socket().family == socket.AF_INET6
+    except OSError:
+        return False
+
+
+def set_ipv6_variables(env, local, remote, info):
+    """What Debian's ucspi-tcp-ipv6 adds on an IPv6 socket.
+
+    TCP6* for every client (an IPv4 client's addresses as ::ffff:a.b.c.d);
+    PROTO=TCP6 for an IPv6 client.  TCP* keep the dotted IPv4 form.
+    """
+    def six(ip):
+        return ip if ":" in ip else "::ffff:" + ip
+    env["TCP6LOCALIP"] = six(env["TCPLOCALIP"])
+    env["TCP6REMOTEIP"] = six(env["TCPREMOTEIP"])
+    env["TCP6LOCALPORT"] = env["TCPLOCALPORT"]
+    env["TCP6REMOTEPORT"] = env["TCPREMOTEPORT"]
+    for name, value in (("TCP6LOCALHOST", local), ("TCP6REMOTEHOST", remote),
+                        ("TCP6REMOTEINFO", info)):
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    if ":" in env["TCPREMOTEIP"]:
+        env["PROTO"] = "TCP6"
 
 
 def main(argv):

@@ -95,3 +95,45 @@ def test_per_ip_limit_from_maxconip(rules_cdb):
         first.close()
     finally:
         server.stop()
+
+
+UCSPI6 = __import__("os").path.join(__import__("conftest").ROOT, ".ci", "ref", "ucspi-tcp-ipv6",
+                                   "usr", "bin", "tcpserver")
+SHOW6 = ["sh", "-c", 'echo "$PROTO|$TCPLOCALIP|$TCPREMOTEIP|${TCP6LOCALIP-u}|${TCP6REMOTEIP-u}|'
+         '${TCP6LOCALHOST-u}|${TCPLOCALHOST-u}|${X-u}"']
+
+
+def _env_seen(server, family, address):
+    with socket.socket(family) as sock:
+        sock.settimeout(5)
+        sock.connect((address, server.port))
+        return sock.recv(300)
+
+
+def test_dual_stack_host_0_like_ucspi_tcp_ipv6(tmp_path):
+    import os
+    if not os.path.exists(UCSPI6):
+        pytest.skip("Debian's ucspi-tcp-ipv6 not unpacked in .ci/ref (see .ci/run)")
+    rules = tmp_path / "r.cdb"
+    assert run("tcprules", rules, tmp_path / "r.tmp", input=b'127.0.0.1:allow,X="four"\n:allow,X="other"\n').returncode == 0
+    seen = []
+    for argv in (prog("tcpserver"), [UCSPI6]):
+        server = Served(argv + ["-1", "-HRl0", "-x", str(rules), "0", "0"] + SHOW6)
+        try:
+            seen.append((_env_seen(server, socket.AF_INET, "127.0.0.1"),
+                         _env_seen(server, socket.AF_INET6, "::1")))
+        finally:
+            server.stop()
+    assert seen[0] == seen[1]
+    assert seen[0] == (b"TCP|127.0.0.1|127.0.0.1|::ffff:127.0.0.1|::ffff:127.0.0.1|0|0|four\n",
+                       b"TCP6|::1|::1|::1|::1|0|0|other\n")
+
+
+def test_minus_4_listens_on_ipv4_only():
+    server = Served(prog("tcpserver") + ["-1", "-4", "-HRl0", "0", "0"] + SHOW6)
+    try:
+        assert _env_seen(server, socket.AF_INET, "127.0.0.1").startswith(b"TCP|127.0.0.1|127.0.0.1|u|u|")
+        with pytest.raises(OSError):
+            _env_seen(server, socket.AF_INET6, "::1")
+    finally:
+        server.stop()
