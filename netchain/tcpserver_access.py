@@ -32,7 +32,7 @@ class Config:
             elif flag in ("-W", "-w"):
                 self.fatal_lookups = flag == "-W"
             elif flag in ("-D", "-d"):
-                self.nodelay = flag == "-d"
+                self.nodelay = flag == "-D"  # as ucspi-tcp: -D never delays (TCP_NODELAY)
             elif flag in ("-R", "-r"):
                 self.ident = flag == "-r"
             elif flag == "-B":

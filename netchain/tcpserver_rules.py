@@ -133,6 +133,8 @@ def step(config, ctx, argv):
     env = ctx.env
     local, remote, info = _names(config, ctx)
     found = _rule(config, env["TCPREMOTEIP"], remote, info)
+    if found.allow and _over_rule_limit(found, env):
+        found = rules.rulemod.DENY
     if config.verbosity >= 2:
         ctx.log_child("%s: %s {pid} %s:%s:%s %s:%s:%s:%s" % (
             LOG_NAME, "ok" if found.allow else "deny", safe(local), env["TCPLOCALIP"],
@@ -152,6 +154,15 @@ def step(config, ctx, argv):
     except OSError:
         pass  # ucspi-tcp ignores a failed banner write too
     return argv
+
+
+def _over_rule_limit(found, env):
+    """A rule's MAXCONIP (ucspi-tcp6) or MAXPERIP (indimail) per-IP limit."""
+    changes = dict(found.environment_changes())
+    limit = changes.get("MAXCONIP") or changes.get("MAXPERIP")
+    if limit is None or not limit.isdigit():
+        return False
+    return int(env.get("TCPCONNNUM", "0")) >= int(limit)
 
 
 def _is_ipv6_socket(ctx):

@@ -137,3 +137,20 @@ def test_minus_4_listens_on_ipv4_only():
             _env_seen(server, socket.AF_INET6, "::1")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("variable", ["MAXCONIP", "MAXPERIP"])
+def test_per_ip_limit_from_a_rule(tmp_path, variable):
+    rules = tmp_path / "r.cdb"
+    text = b'127.0.0.1:allow,%s="1"\n' % variable.encode()
+    assert run("tcprules", rules, tmp_path / "r.tmp", input=text).returncode == 0
+    server = Served(prog("tcpserver") + ["-1", "-v", "-HRl0", "-x", str(rules), "127.0.0.1", "0",
+                                         "sh", "-c", "echo in; sleep 1"])
+    try:
+        first = server.connect()
+        assert first.recv(10) == b"in\n"
+        assert server.talk() == b""  # the rule allows one at a time from this IP
+        first.close()
+    finally:
+        code, log = server.stop()
+    assert "tcpserver: deny " in log

@@ -143,3 +143,25 @@ def test_rule_env_then_host_variables_win(tmp_path):
                  env=dict(ALONE, **dns.env()))
     dns.close()
     assert result.stdout == b"real.example 9.9.9.9\n"
+
+
+def test_banner_and_nodelay(mode, tmp_path):
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": allow()})
+    server = serve(mode, [], prog("tcpserver-access") + ["-D", "-B", "220 hello\r\n", "-i", root] +
+                   ["sh", "-c", "echo after"])
+    try:
+        assert server.talk() == b"220 hello\r\nafter\n"
+    finally:
+        server.stop()
+
+
+def test_fatal_lookup_with_W(tmp_path):
+    dns = FakeDNS(silent={"1.0.0.127.in-addr.arpa"})
+    root = tree(tmp_path, {"reversedns/@": allow()})
+    quiet = access("-w", "-h", "-t", "300", "-i", root, env=dict(ALONE, **dns.env()))
+    fatal = access("-W", "-h", "-t", "300", "-i", root, env=dict(ALONE, **dns.env()))
+    dns.close()
+    assert quiet.returncode == 1  # no name, no IP rule: deny
+    assert quiet.stderr.startswith(b"tcpserver-access: warning: unable to resolve ")
+    assert fatal.returncode == 111
+    assert fatal.stderr.startswith(b"tcpserver-access: fatal: unable to resolve ")
