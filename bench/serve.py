@@ -8,6 +8,9 @@ SECONDS), and prints connections/s, p50/p99 latency, server CPU per
 connection (daemon and children), the daemon's RSS, and each row's ratio
 to ucspi-tcp's `tcpserver -x`.  A first row drives a trivial Python
 accept-and-close server to show the load generator is not the bottleneck.
+Two last rows run tcp-env -h against a fake DNS server on loopback (never
+the machine's resolver), the second while another client's lookups take
+2 seconds each: its rate should stay near the first's.
 """
 
 import argparse
@@ -106,6 +109,46 @@ def measure(name, argv_for_port, args):
             "cpu_ms": cpu * 1000 / count if count else 0, "rss": rss}
 
 
+def dns_row(args, netchain, slow):
+    """Fused tcp-env -h: 127.0.0.1's name answers at once, while a client
+    from 127.0.0.2 connects every 0.2 s and its PTR answer takes 2 s."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    import threading
+    from fakes import FakeDNS
+
+    dns = FakeDNS(answers={("1.0.0.127.in-addr.arpa", "PTR"): ["fast.example."],
+                           ("2.0.0.127.in-addr.arpa", "PTR"): ["slow.example."]},
+                  delay={"2.0.0.127.in-addr.arpa": 2.0})
+    stop = threading.Event()
+
+    def slow_clients(port):
+        while not stop.wait(0.2):
+            def one():
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=10,
+                                                  source_address=("127.0.0.2", 0)) as sock:
+                        sock.recv(100)
+                except OSError:
+                    pass
+            threading.Thread(target=one, daemon=True).start()
+
+    def argv(port):
+        if slow:
+            threading.Thread(target=slow_clients, args=(port,), daemon=True).start()
+        return netchain("tcpserver-bind") + ["127.0.0.1", str(port)] + netchain("tcpserverd") + \
+            ["-v0"] + netchain("tcp-env") + ["-h"] + PROGRAM
+    old = dict(os.environ)
+    os.environ.update(dns.env())
+    try:
+        return measure("netchain fused: tcp-env -h, %s" % ("+slow DNS" if slow else "fast DNS"),
+                       argv, args)
+    finally:
+        stop.set()
+        os.environ.clear()
+        os.environ.update(old)
+        dns.close()
+
+
 def trivial_server(port):
     code = ("import socket,sys\ns=socket.create_server(('127.0.0.1',%d),backlog=1024)\n"
             "while True:\n c,_=s.accept(); c.sendall(b'hello\\n'); c.close()\n" % port)
@@ -155,6 +198,7 @@ def main():
     try:
         results = [measure(name, argv, args) for name, argv in
                    rows(make_rules(work, True), make_rules(work, False), netchain)]
+        results += [dns_row(args, netchain, False), dns_row(args, netchain, True)]
     finally:
         shutil.rmtree(work)
     reference = {r["name"]: r for r in results}

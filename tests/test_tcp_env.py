@@ -141,3 +141,18 @@ def test_dns_is_imported_only_for_a_lookup():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30,
                             env={"PYTHONPATH": ROOT})
     assert result.stdout == b"[]\n", result.stderr
+
+
+@pytest.mark.parametrize("raw", [
+    lambda query: bytes(range(256)) * 8,                       # 2,048 bytes of garbage
+    lambda query: query.to_wire()[:2] + b"\x81\x80" + b"\xff" * 2000,  # a header, then junk
+    lambda query: b"\x00\x00" + query.to_wire()[2:],           # wrong query id
+])
+def test_hostile_dns_answers_leave_no_name(mode, dns_server, raw):
+    dns = dns_server(raw={PTR: raw})
+    server = serve(mode, [], prog("tcp-env") + ["-h", "-t", "800"] + SHOW, env=dns.env())
+    try:
+        assert server.talk(timeout=10) == b"unset unset 127.0.0.1\n"
+        assert server.proc.poll() is None
+    finally:
+        server.stop()
