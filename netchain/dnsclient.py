@@ -71,3 +71,9 @@ def forward_confirms(resolver, name, ip, timeout):
     family, value = addr.parse_ip(ip)
     answer = _query(resolver, name + ".", "A" if family == 4 else "AAAA", timeout)
     return answer is not None and any(addr.parse_ip(r.address) == (family, value) for r in answer)
+
+
+def addresses(resolver, name, timeout):
+    """The IPv4 addresses of name (tcpclient's host lookup), maybe empty."""
+    answer = _query(resolver, name.rstrip(".") + ".", "A", timeout)
+    return [record.address for record in answer] if answer is not None else []

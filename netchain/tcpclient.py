@@ -53,11 +53,10 @@ def _address(host, resolver_env):
         return addr.canonical_ip(host)
     except ValueError:
         pass
-    resolver = dnsclient.make_resolver(resolver_env)
-    answer = dnsclient._query(resolver, host.rstrip(".") + ".", "A", 30)
-    if not answer:
+    found = dnsclient.addresses(dnsclient.make_resolver(resolver_env), host, 30)
+    if not found:
         raise errors.SystemFailure("no IP address for %s" % host)
-    return answer[0].address
+    return found[0]
 
 
 def _port(text):

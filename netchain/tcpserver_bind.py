@@ -71,9 +71,9 @@ def main(argv):
     os.dup2(sock.fileno(), 0)  # dup2 makes fd 0 inheritable
     sock.close()
     if "-1" in flags:
+        devnull = os.open(os.devnull, os.O_WRONLY)
         sys.stdout.write("%d\n" % port)
         sys.stdout.flush()
-        devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.close(devnull)
     privs.drop(*ids)

@@ -10,6 +10,7 @@ applied last (they win), write the banner.  The tcpserver front end puts
 it in the chain; tcpserverd fuses it.
 """
 
+import os
 import socket
 import sys
 
@@ -112,7 +113,7 @@ def _rule(config, ip, host, info):
     try:
         backend = config.rules.current()
     except errors.SystemFailure:
-        if config.allow_missing and not _exists(config.rules_path):
+        if config.allow_missing and not os.path.exists(config.rules_path):
             return rules.rulemod.ALLOW
         raise errors.SystemFailure("unable to read %s: %s"
                                    % (config.rules_path, error_str(2))) from None
@@ -121,11 +122,6 @@ def _rule(config, ip, host, info):
             rules.rulemod.ALLOW
     except errors.CorruptRules:
         raise errors.SystemFailure("unable to read %s: protocol error" % config.rules_path) from None
-
-
-def _exists(path):
-    import os
-    return os.path.exists(path)
 
 
 def step(config, ctx, argv):

@@ -223,9 +223,11 @@ class Server:
 
 
 def announce(listener):
+    """Print the port, then put /dev/null on fd 1 (opened first: once the
+    port is out, a reader may act on us at once)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
     sys.stdout.write("%d\n" % listener.getsockname()[1])
     sys.stdout.flush()
-    devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
 

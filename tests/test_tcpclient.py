@@ -53,3 +53,18 @@ def test_errors_same_as_reference(args):
 def test_program_exit_code_passes_through(echo_server):
     assert run("tcpclient", "-HR", "-l0", "127.0.0.1", echo_server.port, "sh", "-c", "exit 7").returncode == 7
     assert prog("tcpclient")
+
+
+def test_host_name_through_fake_dns(echo_server):
+    from fakes import FakeDNS
+    dns = FakeDNS(answers={("server.example", "A"): ["127.0.0.1"]})
+    try:
+        result = run("tcpclient", "-HR", "-l0", "server.example", echo_server.port,
+                     "sh", "-c", "echo $TCPREMOTEIP", env=dns.env())
+        missing = run("tcpclient", "-HR", "-l0", "nothing.example", echo_server.port, "true",
+                      env=dns.env())
+    finally:
+        dns.close()
+    assert (result.returncode, result.stdout) == (0, b"127.0.0.1\n")
+    assert missing.returncode == 111
+    assert missing.stderr == b"tcpclient: fatal: no IP address for nothing.example\n"
