@@ -1,6 +1,7 @@
 """The TCP environment of one connection (DESIGN.md section 2)."""
 
 import os
+import socket
 
 from . import addr
 
@@ -21,6 +22,8 @@ def base_environment(environ=None):
 def endpoints(sock):
     """(local ip, local port, remote ip, remote port) in canonical text."""
     local, remote = sock.getsockname(), sock.getpeername()
+    if sock.family == socket.AF_INET:  # dotted decimal already: skip the parse
+        return local[0], local[1], remote[0], remote[1]
     return (addr.canonical_ip(local[0]), local[1], addr.canonical_ip(remote[0]), remote[1])
 
 

@@ -50,16 +50,18 @@ class S6Log:
     def spawned(self, pid, ip, port, count, open_count, stage_lines):
         for line in stage_lines:
             _write(line.format(pid=pid))
-        self.info("allow %s port %d pid %d count %d/%d" % (ip, port, pid, count, self.localmax))
-        self.status(open_count)
+        if self.verbosity >= 2:  # checked first: this runs for every connection
+            self.info("allow %s port %d pid %d count %d/%d" % (ip, port, pid, count, self.localmax))
+            self.status(open_count)
 
     def stage_refused(self, ip, port, code, open_count, stage_lines):
         for line in stage_lines:
             _write(line.format(pid=0))
 
     def ended(self, pid, ip, status, open_count):
-        self.info("end pid %d %s %s" % (pid, ip, spawn.describe_status(status)))
-        self.status(open_count)
+        if self.verbosity >= 2:
+            self.info("end pid %d %s %s" % (pid, ip, spawn.describe_status(status)))
+            self.status(open_count)
 
 
 class UcspiLog(S6Log):

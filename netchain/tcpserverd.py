@@ -174,8 +174,10 @@ class Server:
             sock.close()
             return
         self.per_ip[remote_ip] = count + 1
-        env = dict(self.base_env)
-        env.update(conn.tcp_variables(local_ip, local_port, remote_ip, remote_port))
+        env = self.base_env.copy()
+        env["PROTO"] = "TCP"
+        env["TCPLOCALIP"], env["TCPLOCALPORT"] = local_ip, str(local_port)
+        env["TCPREMOTEIP"], env["TCPREMOTEPORT"] = remote_ip, str(remote_port)
         env["TCPCONNNUM"] = str(count)
         self.pending += 1
         self.pipeline.start(sock, env, (remote_ip, remote_port, count), self._finish)
