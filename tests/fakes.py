@@ -13,7 +13,34 @@ import dns.rcode
 import dns.rrset
 
 
-class FakeDNS:
+class _LoopbackServer:
+    """A socket on 127.0.0.1 served by a thread, one worker thread per request."""
+
+    def _start(self, sock, receive, handle):
+        self.sock = sock
+        self.port = sock.getsockname()[1]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, args=(receive, handle), daemon=True)
+        self.thread.start()
+
+    def _serve(self, receive, handle):
+        self.sock.settimeout(0.1)
+        while not self.stopped.is_set():
+            try:
+                request = receive()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=handle, args=request, daemon=True).start()
+
+    def close(self):
+        self.stopped.set()
+        self.sock.close()
+        self.thread.join(2)
+
+
+class FakeDNS(_LoopbackServer):
     """answers: {(name, type): [rdata text]}; delay: {name: seconds};
     silent: set of names never answered; raw: {name: bytes} sent as is."""
 
@@ -23,26 +50,12 @@ class FakeDNS:
         self.silent = set(silent)
         self.raw = raw or {}
         self.queries = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        self._start(sock, lambda: sock.recvfrom(4096), self._answer)
 
     def env(self):
         return {"DNSCACHEIP": "127.0.0.1", "DNSCACHEPORT": str(self.port)}
-
-    def _serve(self):
-        self.sock.settimeout(0.1)
-        while not self.stopped.is_set():
-            try:
-                data, peer = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(data, peer), daemon=True).start()
 
     def _answer(self, data, peer):
         query = dns.message.from_wire(data)
@@ -69,39 +82,19 @@ class FakeDNS:
         except OSError:
             pass
 
-    def close(self):
-        self.stopped.set()
-        self.sock.close()
-        self.thread.join(2)
 
-
-class FakeIdentd:
+class FakeIdentd(_LoopbackServer):
     """Answers every query with reply(query_line) -> bytes (or None: silence)."""
 
     def __init__(self, reply):
         self.reply = reply
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(50)
-        self.port = self.sock.getsockname()[1]
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(50)
+        self._start(sock, lambda: sock.accept()[:1], self._one)
 
     def env(self):
         return {"IDENTPORT": str(self.port)}
-
-    def _serve(self):
-        self.sock.settimeout(0.1)
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
 
     def _one(self, conn):
         with conn:
@@ -115,11 +108,6 @@ class FakeIdentd:
                 conn.sendall(answer)
             except OSError:
                 pass
-
-    def close(self):
-        self.stopped.set()
-        self.sock.close()
-        self.thread.join(2)
 
 
 def ident_answer(user):
