@@ -103,7 +103,10 @@ class Server:
         while not self.stopping:
             timeout = 1.0 if self.resume_at is None else max(0.0, self.resume_at - time.monotonic())
             for key, _ in self.selector.select(timeout):
-                key.data()
+                try:
+                    key.data()
+                except Exception as exc:  # a bug met by one connection must not end the daemon
+                    self.log.warn("internal error (bug), going on: %r" % (exc,))
             self._reap()  # also here: a wake-up byte may be lost, a child never
             if self.resume_at is not None and time.monotonic() >= self.resume_at:
                 self.resume_at = None
