@@ -25,8 +25,9 @@ class Config:
         for flag, value in opts:
             if flag in ("-h", "-H"):
                 self.lookup = flag == "-h"
-            elif flag == "-p":
-                self.paranoid = self.lookup = True
+            elif flag in ("-p", "-P"):  # -P: not paranoid (tcpserver-access, tcpserver)
+                self.paranoid = flag == "-p"
+                self.lookup = self.lookup or self.paranoid
             elif flag == "-l":
                 self.local_name = value
             elif flag == "-t":
@@ -56,16 +57,26 @@ def fill_from_socket(ctx):
     ctx.env.update(conn.tcp_variables(*endpoints))
 
 
-def remote_name(config, ctx, log_prefix):
-    """Look TCPREMOTEHOST up (paranoid if asked); None when unknown."""
+def name_of(config, ctx, ip):
+    """The PTR name of ip, with the resolver made once per config."""
     if config.resolver is None:
         config.resolver = dnsclient.make_resolver(ctx.env)
+    return dnsclient.reverse_name(config.resolver, ip, ctx.remaining(config.timeout))
+
+
+def remote_name(config, ctx, log_prefix=None):
+    """Look TCPREMOTEHOST up (paranoid if asked); None when unknown.
+
+    A name the forward lookup does not confirm is forgotten, with an info
+    line under log_prefix (none when None: ucspi-tcp logs nothing).
+    """
     ip = ctx.env["TCPREMOTEIP"]
-    name = dnsclient.reverse_name(config.resolver, ip, ctx.remaining(config.timeout))
+    name = name_of(config, ctx, ip)
     if name and config.paranoid and not dnsclient.forward_confirms(
             config.resolver, name, ip, ctx.remaining(config.timeout)):
-        ctx.log("%s: info: forgetting %s for %s: forward lookup does not match"
-                % (log_prefix, conn.sanitize(name), ip))
+        if log_prefix:
+            ctx.log("%s: info: forgetting %s for %s: forward lookup does not match"
+                    % (log_prefix, conn.sanitize(name), ip))
         return None
     return name
 

@@ -41,7 +41,7 @@ class Config:
                 self.rules = rules.TreeRules(value)
             elif flag == "-x":
                 self.rules = rules.CdbSource(value)
-            elif flag != "-P":
+            else:
                 dns_opts.append((flag, value))
         self.dns = tcp_env.Config(dns_opts)
 

@@ -48,8 +48,6 @@ class Config:
             elif flag in ("-p", "-P", "-h", "-H", "-l"):
                 dns_opts.append((flag, value))
         self.dns = tcp_env.Config(dns_opts)
-        if ("-P", "") in dns_opts:
-            self.dns.paranoid = False
 
 
 def parse(argv):
@@ -68,11 +66,10 @@ def safe(text):
     return out + ("..." if len(data) > 100 else "")
 
 
-def _lookup(config, ctx, ip):
+def _unless_failed(lookup, *args):
+    """lookup(*args), or None when DNS fails: tcpserver goes on without a name."""
     try:
-        if config.dns.resolver is None:
-            config.dns.resolver = dnsclient.make_resolver(ctx.env)
-        return dnsclient.reverse_name(config.dns.resolver, ip, ctx.remaining(config.dns.timeout))
+        return lookup(*args)
     except dnsclient.LookupFailed:
         return None
 
@@ -82,14 +79,10 @@ def _names(config, ctx):
     env = ctx.env
     local = config.dns.local_name
     if local is None:
-        local = _lookup(config, ctx, env["TCPLOCALIP"])
+        local = _unless_failed(tcp_env.name_of, config.dns, ctx, env["TCPLOCALIP"])
     remote = None
     if config.dns.lookup:
-        try:
-            remote = tcp_env.remote_name(config.dns, ctx, LOG_NAME) if not config.dns.paranoid \
-                else _paranoid(config, ctx)
-        except dnsclient.LookupFailed:
-            remote = None
+        remote = _unless_failed(tcp_env.remote_name, config.dns, ctx)
     info = None
     if config.ident:
         try:
@@ -97,14 +90,6 @@ def _names(config, ctx):
         except identclient.IdentFailed:
             info = None
     return local, remote, info
-
-
-def _paranoid(config, ctx):
-    name = _lookup(config, ctx, ctx.env["TCPREMOTEIP"])
-    if name and dnsclient.forward_confirms(config.dns.resolver, name, ctx.env["TCPREMOTEIP"],
-                                           ctx.remaining(config.dns.timeout)):
-        return name
-    return None
 
 
 def _rule(config, ip, host, info):
