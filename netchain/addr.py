@@ -62,11 +62,6 @@ def canonical_ip(text):
     return format_ip(*parse_ip(text))
 
 
-def sockaddr_ip(sockaddr_host):
-    """Canonical text of the host part of a socket address."""
-    return canonical_ip(sockaddr_host)
-
-
 def masks(family):
     """Masks indexed by prefix length, for IPv4 (33) or IPv6 (129)."""
     return _V4_MASKS if family == 4 else _V6_MASKS

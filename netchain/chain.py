@@ -95,5 +95,5 @@ def run_alone(module, argv):
         next_argv = module.step(config, ctx, rest)
     finally:
         if ctx.sock is not None:
-            ctx.sock.detach() if ctx.sock.fileno() == 0 else ctx.sock.close()
+            ctx.sock.close()  # a dup of fd 0: fd 0 itself stays for the next program
     exec_into(next_argv, ctx.env)

@@ -56,8 +56,3 @@ class Denied(NetchainError):
 
     code = DENIED
 
-
-def os_error(verb, exc, strerror=None):
-    """Wrap an OSError as SystemFailure('unable to VERB: REASON')."""
-    reason = strerror(exc.errno) if strerror else (exc.strerror or str(exc))
-    return SystemFailure("unable to %s: %s" % (verb, reason))

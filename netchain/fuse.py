@@ -12,7 +12,6 @@ import importlib
 import os
 import queue
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -62,7 +61,6 @@ class Pipeline:
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
         self.pool = ThreadPoolExecutor(WORKERS) if self.blocking else None
-        self.lock = threading.Lock()
 
     def start(self, sock, env, who, finish):
         """Run the stages for one connection; finish(sock, env, argv|None, who)."""

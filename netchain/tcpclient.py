@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 
-from . import addr, chain, dnsclient, errors, identclient, options
+from . import addr, chain, conn, dnsclient, errors, identclient, options
 from .errstr import error_str
 
 PROG = "tcpclient"
@@ -88,9 +88,7 @@ def connect(config, ip, port):
 
 
 def environment(config, sock, env):
-    local, remote = sock.getsockname(), sock.getpeername()
-    values = {"PROTO": "TCP", "TCPLOCALIP": addr.canonical_ip(local[0]), "TCPLOCALPORT": str(local[1]),
-              "TCPREMOTEIP": addr.canonical_ip(remote[0]), "TCPREMOTEPORT": str(remote[1])}
+    values = conn.tcp_variables(*conn.endpoints(sock))
     resolver = None
     names = {"TCPLOCALHOST": config.local_name, "TCPREMOTEHOST": None, "TCPREMOTEINFO": None}
     try:
