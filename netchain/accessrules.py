@@ -72,11 +72,13 @@ def parse_allow(args, say):
             env.append((_env_name(value), None))
         else:
             exec_text = os.fsencode(value)
+    seen = set()
     for name, _ in env:
         if name == "PROTO" or name.startswith("TCP"):
             say("rule sets %s, which overrides what the server itself sets" % name)
-        if any(other == name for other, _ in env[:env.index((name, _))]):
+        if name in seen:
             raise errors.BadInput("variable %s given twice" % name)
+        seen.add(name)
     found = rulemod.Rule(True, tuple((os.fsencode(n), v) for n, v in env), exec_text)
     rulemod.encode(found)  # raises BadInput when too big for a record
     if any(b"\0" in (v or b"") for _, v in found.env):

@@ -78,6 +78,8 @@ def test_tcp_variable_warns(tmp_path):
     (["allow", "-x", "y" * 5000, "1.2.3.4"], 100, b"accessrules: fatal: rule too big"),
     (["allow", "10.0.0.0/33"], 100, b"accessrules: fatal: not an address"),
     (["remove", "1.2.3.4"], 1, b"accessrules: no rule ip4/1.2.3.4_32"),
+    (["allow", "-s", "A=1", "-u", "A", "1.2.3.4"], 100, b"accessrules: fatal: variable A given twice"),
+    (["allow", "-s", "A=1", "-s", "A=1", "1.2.3.4"], 100, b"accessrules: fatal: variable A given twice"),
     (["check", "nonsense"], 100, b"accessrules: fatal: not an IP address"),
     (["frobnicate"], 100, b"accessrules: usage: "),
 ])
