@@ -53,6 +53,13 @@ class CdbRules:
                                       % (key, self.reader.path, exc)) from None
 
 
+def _open_failed(path, exc):
+    """SystemFailure for a cdb that cannot be opened, keeping its errno."""
+    failure = errors.SystemFailure("unable to open %s: %s" % (path, exc.strerror))
+    failure.errno = exc.errno
+    return failure
+
+
 def detect_layout(reader):
     """s6 keys all contain '/', tcprules keys never: the first record tells."""
     first = reader.first_key()
@@ -64,7 +71,7 @@ def open_cdb(path, layout=None):
     try:
         reader = cdbfile.CdbReader(path)
     except OSError as exc:
-        raise errors.SystemFailure("unable to open %s: %s" % (path, exc.strerror)) from None
+        raise _open_failed(path, exc) from None
     return CdbRules(reader, layout or detect_layout(reader))
 
 
@@ -81,8 +88,7 @@ class CdbSource:
             stat = os.stat(self.path)
         except OSError as exc:
             self.rules = None
-            raise errors.SystemFailure("unable to open %s: %s"
-                                       % (self.path, exc.strerror)) from None
+            raise _open_failed(self.path, exc) from None
         identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
         if self.rules is None or self.rules.reader.identity != identity:
             self.rules = open_cdb(self.path, self.layout)

@@ -10,7 +10,7 @@ applied last (they win), write the banner.  The tcpserver front end puts
 it in the chain; tcpserverd fuses it.
 """
 
-import os
+import errno
 import socket
 import sys
 
@@ -97,16 +97,16 @@ def _rule(config, ip, host, info):
         return rules.rulemod.ALLOW
     try:
         backend = config.rules.current()
-    except errors.SystemFailure:
-        if config.allow_missing and not os.path.exists(config.rules_path):
-            return rules.rulemod.ALLOW
-        raise errors.SystemFailure("unable to read %s: %s"
-                                   % (config.rules_path, error_str(2))) from None
-    try:
         return rules.first_match(backend, rulekeys.djb_keys(ip, host, info)).rule or \
             rules.rulemod.ALLOW
     except errors.CorruptRules:
         raise errors.SystemFailure("unable to read %s: protocol error" % config.rules_path) from None
+    except errors.SystemFailure as exc:
+        number = getattr(exc, "errno", 0)
+        if config.allow_missing and number == errno.ENOENT:
+            return rules.rulemod.ALLOW
+        raise errors.SystemFailure("unable to read %s: %s"
+                                   % (config.rules_path, error_str(number))) from None
 
 
 def step(config, ctx, argv):

@@ -154,3 +154,25 @@ def test_per_ip_limit_from_a_rule(tmp_path, variable):
     finally:
         code, log = server.stop()
     assert "tcpserver: deny " in log
+
+
+@pytest.mark.parametrize("damage,flags,expected", [
+    ("missing", [], b"unable to read %s: file does not exist"),
+    ("missing", ["-X"], None),                      # -X: no rules file allows
+    ("truncated", ["-X"], b"unable to read %s: protocol error"),
+])
+def test_unreadable_rules(tmp_path, damage, flags, expected):
+    path = tmp_path / "rules.cdb"
+    if damage == "truncated":
+        path.write_bytes(b"\0" * 100)
+    server = Served(prog("tcpserver") + ["-1", "-HRl0"] + flags + ["-x", str(path), "127.0.0.1", "0",
+                                                                  "echo", "in"])
+    try:
+        answer = server.talk()
+    finally:
+        code, log = server.stop()
+    if expected is None:
+        assert answer == b"in\n"
+    else:
+        assert answer == b""
+        assert ("tcpserver-rules: fatal: " + (expected % bytes(path)).decode()) in log
