@@ -16,11 +16,13 @@ from . import errors
 
 
 class Context:
-    """One connection: its environment (str -> str), socket and deadline."""
+    """One connection: its environment (str -> str), descriptor and deadline."""
 
-    def __init__(self, env, sock=None, deadline=None, log=None, pid=None):
+    def __init__(self, env, fd=0, family=None, deadline=None, log=None, pid=None):
         self.env = env
-        self.sock = sock
+        self.fd = fd            # the connection: fd 0 in exec mode, the accepted fd fused
+        self._family = family   # known to the daemon; else read from the socket
+        self.sock = None        # made only for the stages that need one
         self.deadline = deadline
         self.log = log or (lambda text: sys.stderr.write(text + "\n"))
         self.pid = pid          # this process's pid in exec mode; None in-process
@@ -38,12 +40,23 @@ class Context:
             self.child_lines.append(template)
 
     def socket(self):
-        """The connection socket (fd 0 in exec mode)."""
+        """The connection as a socket object, on a dup of its fd (the fd
+        itself goes on to the next program); close() releases it."""
         if self.sock is None:
-            import socket  # exec-mode programs that never touch fd 0 skip it
+            import socket  # exec-mode programs that never touch the socket skip it
 
-            self.sock = socket.socket(fileno=os.dup(0))
+            self.sock = socket.socket(fileno=os.dup(self.fd))
         return self.sock
+
+    def family(self):
+        if self._family is None:
+            self._family = self.socket().family
+        return self._family
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
     def remaining(self, default):
         """Seconds left before the deadline (default when none is set)."""
@@ -94,6 +107,5 @@ def run_alone(module, argv):
     try:
         next_argv = module.step(config, ctx, rest)
     finally:
-        if ctx.sock is not None:
-            ctx.sock.close()  # a dup of fd 0: fd 0 itself stays for the next program
+        ctx.close()
     exec_into(next_argv, ctx.env)

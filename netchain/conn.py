@@ -21,10 +21,23 @@ def base_environment(environ=None):
 
 def endpoints(sock):
     """(local ip, local port, remote ip, remote port) in canonical text."""
-    local, remote = sock.getsockname(), sock.getpeername()
-    if sock.family == socket.AF_INET:  # dotted decimal already: skip the parse
-        return local[0], local[1], remote[0], remote[1]
-    return (addr.canonical_ip(local[0]), local[1], addr.canonical_ip(remote[0]), remote[1])
+    family = sock.family
+    return address_text(sock.getsockname(), family) + address_text(sock.getpeername(), family)
+
+
+def address_text(address, family):
+    """(ip, port) of a socket address, the ip in canonical text."""
+    if family == socket.AF_INET:  # dotted decimal already: skip the parse
+        return address[0], address[1]
+    return addr.canonical_ip(address[0]), address[1]
+
+
+def fixed_local_end(listener):
+    """The (ip, port) every connection accepted on listener has as its local
+    end, or None when it is bound to a wildcard address (then each
+    connection's own getsockname tells)."""
+    local = address_text(listener.getsockname(), listener.family)
+    return None if local[0] in ("0.0.0.0", "::") else local
 
 
 def tcp_variables(local_ip, local_port, remote_ip, remote_port):

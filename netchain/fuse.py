@@ -8,6 +8,7 @@ spawned.  A stage that may wait on the network (DNS, IDENT) runs in a
 worker thread so the accept loop never waits for it.
 """
 
+import collections
 import importlib
 import os
 import queue
@@ -22,6 +23,11 @@ FUSABLE = {"tcp-env": "tcp_env", "ident-lookup": "ident_lookup",
            "tcpserver-rules": "tcpserver_rules"}
 STAGE_DEADLINE = 30.0
 WORKERS = 64
+
+
+# One accepted connection: its descriptor (owned by the daemon), the
+# listener's address family, the client and its count before this one.
+Accepted = collections.namedtuple("Accepted", "fd family remote_ip remote_port count")
 
 
 class Outcome:
@@ -62,18 +68,18 @@ class Pipeline:
         self.wake_r.setblocking(False)
         self.pool = ThreadPoolExecutor(WORKERS) if self.blocking else None
 
-    def start(self, sock, env, who, finish):
-        """Run the stages for one connection; finish(sock, env, argv|None, who)."""
+    def start(self, accepted, env, finish):
+        """Run the stages for one connection; then finish(accepted, env, Outcome)."""
         if not self.stages:
-            finish(sock, env, Outcome(self.final_argv), who)
+            finish(accepted, env, Outcome(self.final_argv))
         elif self.pool is None:
-            finish(sock, env, self.run_stages(sock, env), who)
+            finish(accepted, env, self.run_stages(accepted, env))
         else:
-            self.pool.submit(self._in_worker, sock, env, who, finish)
+            self.pool.submit(self._in_worker, accepted, env, finish)
 
-    def _in_worker(self, sock, env, who, finish):
-        argv = self.run_stages(sock, env)
-        self.done.put((finish, sock, env, argv, who))
+    def _in_worker(self, accepted, env, finish):
+        outcome = self.run_stages(accepted, env)
+        self.done.put((finish, accepted, env, outcome))
         try:
             self.wake_w.send(b"x")
         except OSError:
@@ -87,15 +93,21 @@ class Pipeline:
             pass
         while True:
             try:
-                finish, sock, env, argv, who = self.done.get_nowait()
+                finish, accepted, env, outcome = self.done.get_nowait()
             except queue.Empty:
                 return
-            finish(sock, env, argv, who)
+            finish(accepted, env, outcome)
 
-    def run_stages(self, sock, env):
-        """The Outcome of the stages for one connection."""
-        ctx = chain.Context(env, sock=sock, deadline=time.monotonic() + STAGE_DEADLINE,
-                            log=self.log.raw)
+    def run_stages(self, accepted, env):
+        """The Outcome of the stages for one connection (an Accepted)."""
+        ctx = chain.Context(env, fd=accepted.fd, family=accepted.family,
+                            deadline=time.monotonic() + STAGE_DEADLINE, log=self.log.raw)
+        try:
+            return self._steps(ctx)
+        finally:
+            ctx.close()
+
+    def _steps(self, ctx):
         argv = self.final_argv
         for module, config in self.stages:
             try:

@@ -16,6 +16,7 @@ class TreeRules:
     """Rules in a directory tree (-i DIR); a missing tree matches nothing."""
 
     layout = S6
+    decisions = None  # a tree changes rule by rule: never remembered
 
     def __init__(self, root):
         self.root = root
@@ -36,6 +37,9 @@ class CdbRules:
     def __init__(self, reader, layout):
         self.reader = reader
         self.layout = layout
+        # Decisions already looked up in this file, by lookup; a changed
+        # file is a new CdbRules (CdbSource), so they never go stale.
+        self.decisions = {}
 
     def raw(self, key):
         return self.reader.get(key.encode("utf-8", "surrogateescape"))
@@ -103,9 +107,26 @@ def first_match(backend, keys):
     return rulemod.Decision()
 
 
+MAX_REMEMBERED = 4096
+
+
+def remembered(backend, question, lookup):
+    """lookup(), or its answer from backend.decisions (bounded: cleared when full)."""
+    decisions = backend.decisions
+    if decisions is None:
+        return lookup()
+    decision = decisions.get(question)
+    if decision is None:
+        if len(decisions) >= MAX_REMEMBERED:
+            decisions.clear()
+        decision = decisions[question] = lookup()
+    return decision
+
+
 def lookup_ip(backend, ip):
     """s6 order, IP part: the Decision of the first ip4/ip6 key found."""
-    return first_match(backend, rulekeys.ip_keys(ip))
+    return remembered(backend, ("ip", ip),
+                      lambda: first_match(backend, rulekeys.ip_keys(ip)))
 
 
 def lookup_host(backend, host):
@@ -123,7 +144,8 @@ def lookup(backend, ip, host=None, with_host=False):
 
 def lookup_djb(backend, ip, host=None, info=None):
     """ucspi-tcp order over a tcprules cdb; no match is an allow."""
-    decision = first_match(backend, rulekeys.djb_keys(ip, host, info))
+    decision = remembered(backend, ("djb", ip, host, info),
+                          lambda: first_match(backend, rulekeys.djb_keys(ip, host, info)))
     if decision.rule is None:
         return rulemod.Decision(None, rulemod.ALLOW)
     return decision

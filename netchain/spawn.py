@@ -20,10 +20,10 @@ def non_default_signals():
     for signum in sorted(set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}):
         try:
             if signal.getsignal(signum) not in (signal.SIG_DFL, None):
-                chosen.append(signum)
+                chosen.append(int(signum))
         except (ValueError, OSError):
-            chosen.append(signum)
-    return tuple(chosen)
+            chosen.append(int(signum))
+    return tuple(chosen)  # plain ints: posix_spawn converts them at every call
 
 
 def spawn(argv, env, fd, reset_signals):

@@ -58,9 +58,10 @@ def may_block(config):
     return config.dns.lookup or config.ident
 
 
-def _say(config, ctx, level, text):
+def _say(config, ctx, level, text, *args):
+    """Log at verbosity level; the text is formatted only when it is logged."""
     if config.verbosity >= level:
-        ctx.log("%s: %s" % (PROG, text))
+        ctx.log("%s: %s" % (PROG, text % args if args else text))
 
 
 def _lookup_failed(config, ctx, exc):
@@ -115,9 +116,9 @@ def step(config, ctx, argv):
     else:
         decision, host, info = decide(config, ctx)
     if not decision.allowed:
-        _say(config, ctx, 2, "info: deny %s key %s" % (ip, decision.key or "(none)"))
+        _say(config, ctx, 2, "info: deny %s key %s", ip, decision.key or "(none)")
         raise errors.Denied()
-    _say(config, ctx, 2, "info: allow %s key %s" % (ip, decision.key or "(none)"))
+    _say(config, ctx, 2, "info: allow %s key %s", ip, decision.key or "(none)")
     chain.apply_rule_env(ctx.env, decision.rule.environment_changes())
     if config.dns.local_name is not None:
         ctx.env["TCPLOCALHOST"] = config.dns.local_name

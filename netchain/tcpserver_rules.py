@@ -14,7 +14,7 @@ import errno
 import socket
 import sys
 
-from . import chain, dnsclient, errors, identclient, options, rulekeys, rules, tcp_env
+from . import chain, dnsclient, errors, identclient, options, rules, tcp_env
 from .errstr import error_str
 
 PROG = "tcpserver-rules"
@@ -97,8 +97,7 @@ def _rule(config, ip, host, info):
         return rules.rulemod.ALLOW
     try:
         backend = config.rules.current()
-        return rules.first_match(backend, rulekeys.djb_keys(ip, host, info)).rule or \
-            rules.rulemod.ALLOW
+        return rules.lookup_djb(backend, ip, host, info).rule
     except errors.CorruptRules:
         raise errors.SystemFailure("unable to read %s: protocol error" % config.rules_path) from None
     except errors.SystemFailure as exc:
@@ -148,7 +147,7 @@ def _over_rule_limit(found, env):
 
 def _is_ipv6_socket(ctx):
     try:
-        return ctx.socket().family == socket.AF_INET6
+        return ctx.family() == socket.AF_INET6
     except OSError:
         return False
 

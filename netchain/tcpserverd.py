@@ -77,6 +77,9 @@ class Server:
         if pipeline.blocking:
             self.selector.register(pipeline.wake_r, selectors.EVENT_READ, pipeline.drain)
         self.base_env = conn.base_environment()
+        self.family = listener.family
+        self.local_end = conn.fixed_local_end(listener)  # saves a syscall a connection
+        self.child_exited = False
 
     def open_count(self):
         return len(self.children) + self.pending
@@ -102,12 +105,16 @@ class Server:
         self._update_accepting()
         while not self.stopping:
             timeout = 1.0 if self.resume_at is None else max(0.0, self.resume_at - time.monotonic())
-            for key, _ in self.selector.select(timeout):
+            events = self.selector.select(timeout)
+            for key, _ in events:
                 try:
                     key.data()
                 except Exception as exc:  # a bug met by one connection must not end the daemon
                     self.log.warn("internal error (bug), going on: %r" % (exc,))
-            self._reap()  # also here: a wake-up byte may be lost, a child never
+            if self.child_exited or not events:
+                # Also on every timeout: a wake-up byte may be lost, a child never.
+                self.child_exited = False
+                self._reap()
             if self.resume_at is not None and time.monotonic() >= self.resume_at:
                 self.resume_at = None
             self._update_accepting()
@@ -124,7 +131,7 @@ class Server:
 
     def _handle_signal(self, signum):
         if signum == signal.SIGCHLD:
-            self._reap()
+            self.child_exited = True  # reaped once after this round of events
         elif signum in (signal.SIGTERM, signal.SIGINT):
             self.stopping = True
         elif signum == signal.SIGHUP:
@@ -147,13 +154,15 @@ class Server:
     def _on_accept(self):
         while self.accepting and self.open_count() < self.config.maxconn:
             try:
-                sock, _ = self.listener.accept()
+                # _accept() is socket.accept() without the socket object
+                # (and its enum conversions) that we would only close again.
+                fd, remote = self.listener._accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 self._accept_failed(exc)
                 return
-            self._start(sock)
+            self._start(fd, remote)
 
     def _accept_failed(self, exc):
         if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
@@ -165,16 +174,29 @@ class Server:
         elif exc.errno not in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
             self.log.warn("unable to accept: %s" % exc.strerror)
 
-    def _start(self, sock):
+    def _local_end(self, fd):
+        """(ip, port) of our end of connection fd."""
+        if self.local_end is not None:
+            return self.local_end
+        sock = socket.socket(self.family, socket.SOCK_STREAM, 0, fd)
         try:
-            local_ip, local_port, remote_ip, remote_port = conn.endpoints(sock)
+            return conn.address_text(sock.getsockname(), self.family)
+        finally:
+            sock.detach()
+
+    def _start(self, fd, remote):
+        # The remote end as accept() gave it, as ucspi-tcp does: no
+        # getpeername, which fails once a client has already gone.
+        remote_ip, remote_port = conn.address_text(remote, self.family)
+        try:
+            local_ip, local_port = self._local_end(fd)
         except OSError:
-            sock.close()  # the client vanished between accept and now
+            os.close(fd)  # the client vanished between accept and now
             return
         count = self.per_ip.get(remote_ip, 0)
         if count >= self.config.localmax:
             self.log.ip_limit(remote_ip, remote_port, count)
-            sock.close()
+            os.close(fd)
             return
         self.per_ip[remote_ip] = count + 1
         env = self.base_env.copy()
@@ -183,26 +205,27 @@ class Server:
         env["TCPREMOTEIP"], env["TCPREMOTEPORT"] = remote_ip, str(remote_port)
         env["TCPCONNNUM"] = str(count)
         self.pending += 1
-        self.pipeline.start(sock, env, (remote_ip, remote_port, count), self._finish)
+        self.pipeline.start(fuse.Accepted(fd, self.family, remote_ip, remote_port, count), env,
+                            self._finish)
 
-    def _finish(self, sock, env, outcome, who):
+    def _finish(self, accepted, env, outcome):
         """Called by the pipeline: spawn outcome.argv, or drop the connection."""
         self.pending -= 1
-        remote_ip, remote_port, count = who
         pid = None
         if outcome.argv is not None:
             try:
-                pid = spawn.spawn(outcome.argv, env, sock.fileno(), self.reset_signals)
+                pid = spawn.spawn(outcome.argv, env, accepted.fd, self.reset_signals)
             except OSError as exc:
                 self.log.warn("unable to spawn %s: %s" % (outcome.argv[0], exc.strerror))
-        sock.close()
+        os.close(accepted.fd)
         if pid is None:
-            self._release(remote_ip)
-            self.log.stage_refused(remote_ip, remote_port, outcome.code, self.open_count(),
-                                   outcome.lines)
+            self._release(accepted.remote_ip)
+            self.log.stage_refused(accepted.remote_ip, accepted.remote_port, outcome.code,
+                                   self.open_count(), outcome.lines)
             return
-        self.children[pid] = remote_ip
-        self.log.spawned(pid, remote_ip, remote_port, count + 1, self.open_count(), outcome.lines)
+        self.children[pid] = accepted.remote_ip
+        self.log.spawned(pid, accepted.remote_ip, accepted.remote_port, accepted.count + 1,
+                         self.open_count(), outcome.lines)
 
     def _release(self, remote_ip):
         left = self.per_ip.get(remote_ip, 1) - 1
