@@ -1,12 +1,16 @@
 """Benchmark: connections per second, netchain against ucspi-tcp's tcpserver.
 
-    .venv/bin/python bench/serve.py [--seconds 5] [--clients 8]
+    .venv/bin/python bench/serve.py [--seconds 5] [--clients 8] [--rounds 3]
 
 Starts each server on 127.0.0.1 in turn in one run, drives it with the same
 load (CLIENTS processes, each connecting, reading to EOF, closing, for
 SECONDS), and prints connections/s, p50/p99 latency, server CPU per
 connection (daemon and children), the daemon's RSS, and each row's ratio
-to ucspi-tcp's `tcpserver -x`.  A first row drives a trivial Python
+to ucspi-tcp's `tcpserver -x`.  The rows run ROUNDS times, interleaved
+(every row once, then again), so that a noisy machine hits every row
+alike; each figure is the median over the rounds, and the ratio column
+gives the median of the per-round ratios with their range.  A first row
+drives a trivial Python
 accept-and-close server to show the load generator is not the bottleneck.
 Two last rows run tcp-env -h against a fake DNS server on loopback (never
 the machine's resolver), the second while another client's lookups take
@@ -186,6 +190,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("tcpserver") is None:
         sys.exit("bench: tcpserver not found: apt-get install ucspi-tcp")
@@ -196,20 +201,43 @@ def main():
 
     work = tempfile.mkdtemp(prefix="netchain-serve-")
     try:
-        results = [measure(name, argv, args) for name, argv in
-                   rows(make_rules(work, True), make_rules(work, False), netchain)]
-        results += [dns_row(args, netchain, False), dns_row(args, netchain, True)]
+        table = rows(make_rules(work, True), make_rules(work, False), netchain)
+        rounds = [[measure(name, argv, args) for name, argv in table] for _ in range(args.rounds)]
+        dns = [dns_row(args, netchain, False), dns_row(args, netchain, True)]
     finally:
         shutil.rmtree(work)
-    reference = {r["name"]: r for r in results}
-    base, deny_base = reference["ucspi-tcp tcpserver -HRl0 -x"], reference["DENY ucspi-tcp tcpserver -HRl0 -x"]
-    print("%-38s %9s %7s %7s %8s %8s %7s %6s" % ("server", "conn/s", "p50 ms", "p99 ms", "cpu ms/c",
-                                                 "rss KiB", "ratio", "errors"))
-    for r in results:
-        ref = deny_base if r["name"].startswith("DENY") else base
-        print("%-38s %9.0f %7.2f %7.2f %8.2f %8d %6.2fx %6d" % (
-            r["name"], r["rate"], r["p50"], r["p99"], r["cpu_ms"], r["rss"], r["rate"] / ref["rate"],
-            r["errors"]))
+    report(rounds, dns)
+
+
+def report(rounds, dns):
+    """One line per row: medians over the rounds, ratios taken round by round."""
+    def reference(result, by_name):
+        deny = result["name"].startswith("DENY")
+        return by_name["DENY ucspi-tcp tcpserver -HRl0 -x" if deny else "ucspi-tcp tcpserver -HRl0 -x"]
+    ratios = {}
+    for results in rounds:
+        by_name = {r["name"]: r for r in results}
+        for r in results:
+            ratios.setdefault(r["name"], []).append(r["rate"] / reference(r, by_name)["rate"])
+    print("%-38s %9s %7s %7s %8s %8s %7s %13s %6s" % (
+        "server", "conn/s", "p50 ms", "p99 ms", "cpu ms/c", "rss KiB", "ratio", "range", "errors"))
+    for index, first in enumerate(rounds[0]):
+        same = [results[index] for results in rounds]
+        median = {key: statistics.median(r[key] for r in same)
+                  for key in ("rate", "p50", "p99", "cpu_ms", "rss")}
+        spread = ratios[first["name"]]
+        print("%-38s %9.0f %7.2f %7.2f %8.2f %8d %6.2fx %6.2f-%-6.2f %6d" % (
+            first["name"], median["rate"], median["p50"], median["p99"], median["cpu_ms"],
+            median["rss"], statistics.median(spread), min(spread), max(spread),
+            sum(r["errors"] for r in same)))
+    base = statistics.median(r["rate"] for results in rounds for r in results
+                             if r["name"] == "ucspi-tcp tcpserver -HRl0 -x")
+    for r in dns:
+        print("%-38s %9.0f %7.2f %7.2f %8.2f %8d %6.2fx %13s %6d" % (
+            r["name"], r["rate"], r["p50"], r["p99"], r["cpu_ms"], r["rss"], r["rate"] / base,
+            "", r["errors"]))
+    print("(%d rounds; ratios: netchain rows to ucspi-tcp tcpserver -HRl0 -x in the same round,"
+          " DENY rows to its deny row)" % len(rounds))
 
 
 if __name__ == "__main__":

@@ -8,22 +8,19 @@ close-on-exec), default signal dispositions and an empty signal mask.
 import os
 import signal
 
-def non_default_signals():
-    """Signals whose disposition here is not SIG_DFL: the ones to reset.
+def signals_to_reset():
+    """Every signal whose disposition can change: the ones posix_spawn resets.
 
-    Python ignores SIGPIPE and SIGXFSZ, the daemon catches others, and our
-    parent may have left some ignored.  Asking the child to reset only
-    these keeps posix_spawn short: the parent waits for the child's exec.
-    Call it after the daemon installed its handlers.
+    Listing them all is what keeps posix_spawn short (the parent waits for
+    the child's exec): glibc's child asks the disposition of every signal
+    not listed and resets it unless ignored, two calls each, where a listed
+    signal costs one (62 sigaction calls instead of 119 with glibc 2.36).
+    The child gets the same default dispositions either way.
     """
-    chosen = []
-    for signum in sorted(set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}):
-        try:
-            if signal.getsignal(signum) not in (signal.SIG_DFL, None):
-                chosen.append(int(signum))
-        except (ValueError, OSError):
-            chosen.append(int(signum))
-    return tuple(chosen)  # plain ints: posix_spawn converts them at every call
+    unchangeable = {signal.SIGKILL, signal.SIGSTOP}
+    # plain ints: posix_spawn converts them at every call
+    return tuple(int(signum) for signum in sorted(signal.valid_signals())
+                 if signum not in unchangeable)
 
 
 def spawn(argv, env, fd, reset_signals):

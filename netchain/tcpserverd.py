@@ -100,7 +100,7 @@ class Server:
         signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
         for signum in HANDLED_SIGNALS:
             signal.signal(signum, lambda *_: None)  # work happens in the loop
-        self.reset_signals = spawn.non_default_signals()
+        self.reset_signals = spawn.signals_to_reset()
         self.log.starting()
         self._update_accepting()
         while not self.stopping:

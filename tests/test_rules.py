@@ -1,0 +1,56 @@
+"""The rule backends: decisions remembered per cdb file, never across files."""
+
+import os
+
+import pytest
+
+from netchain import cdbfile, errors, rule, rules
+
+
+def write_cdb(path, records):
+    cdbfile.write_atomic(str(path), [(k.encode(), rule.encode(v)) for k, v in records])
+
+
+def test_cdb_decisions_are_remembered_until_the_file_changes(tmp_path):
+    path = tmp_path / "rules.cdb"
+    write_cdb(path, [("ip4/10.0.0.0_8", rule.ALLOW), ("ip4/0.0.0.0_0", rule.DENY)])
+    source = rules.CdbSource(str(path))
+    backend = source.current()
+    assert rules.lookup_ip(backend, "10.1.2.3") == rule.Decision("ip4/10.0.0.0_8", rule.ALLOW)
+    assert rules.lookup_ip(backend, "192.0.2.1") == rule.Decision("ip4/0.0.0.0_0", rule.DENY)
+    assert len(backend.decisions) == 2
+    assert source.current() is backend  # same file: same backend, same decisions
+    write_cdb(path, [("ip4/0.0.0.0_0", rule.ALLOW)])
+    changed = source.current()
+    assert changed is not backend and changed.decisions == {}
+    assert rules.lookup_ip(changed, "10.1.2.3") == rule.Decision("ip4/0.0.0.0_0", rule.ALLOW)
+
+
+def test_remembered_decisions_are_bounded(tmp_path, monkeypatch):
+    path = tmp_path / "rules.cdb"
+    write_cdb(path, [("ip4/0.0.0.0_0", rule.ALLOW)])
+    backend = rules.CdbSource(str(path)).current()
+    monkeypatch.setattr(rules, "MAX_REMEMBERED", 8)
+    for n in range(20):
+        rules.lookup_ip(backend, "10.0.0.%d" % n)
+        assert len(backend.decisions) <= 8
+    assert ("ip", "10.0.0.19") in backend.decisions
+
+
+def test_tree_decisions_are_never_remembered(tmp_path):
+    os.makedirs(tmp_path / "ip4" / "10.0.0.0_8")
+    (tmp_path / "ip4" / "10.0.0.0_8" / "allow").touch()
+    backend = rules.TreeRules(str(tmp_path))
+    assert rules.lookup_ip(backend, "10.0.0.1").rule.allow
+    os.rename(tmp_path / "ip4" / "10.0.0.0_8" / "allow", tmp_path / "ip4" / "10.0.0.0_8" / "deny")
+    assert not rules.lookup_ip(backend, "10.0.0.1").rule.allow
+
+
+def test_a_corrupt_record_is_an_error_and_is_not_remembered(tmp_path):
+    path = tmp_path / "rules.cdb"
+    cdbfile.write_atomic(str(path), [(b"ip4/0.0.0.0_0", b"A\x00\x09X=1\x00\x00\x00")])  # env overruns
+    backend = rules.CdbSource(str(path)).current()
+    for _ in range(2):
+        with pytest.raises(errors.CorruptRules):
+            rules.lookup_ip(backend, "10.0.0.1")
+    assert backend.decisions == {}
