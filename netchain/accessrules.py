@@ -173,7 +173,7 @@ def main(argv):
     elif command == "check" and len(rest) in (1, 2):
         code, lines = check(root, *rest)
     elif command == "compile" and len(rest) == 1:
-        count = compile_tree(rest[0], root, warn=lambda p: runner.warn(PROG, "truncated " + p))
+        count = compile_tree(rest[0], root)
         lines, code = ["compiled %d rules into %s" % (count, rest[0])], 0
     else:
         raise errors.UsageError()

@@ -5,18 +5,18 @@ temporary next to CDB, fsyncs and renames, so a failure leaves the old
 file untouched and no temporary behind.
 """
 
-from . import cdbfile, errors, options, rule as rulemod, ruletree, runner
+from . import cdbfile, errors, options, rule as rulemod, ruletree
 
 PROG = "accessrules-cdb-from-fs"
 USAGE = "accessrules-cdb-from-fs cdbfile dir"
 
 
-def compile_tree(cdb_path, root, warn=None):
+def compile_tree(cdb_path, root):
     """Compile the tree at root into cdb_path; return the number of rules."""
     count = [0]
 
     def records():
-        for key, found in ruletree.walk(root, on_truncated=warn):
+        for key, found in ruletree.walk(root):
             count[0] += 1
             yield key.encode("utf-8", "surrogateescape"), rulemod.encode(found)
 
@@ -32,6 +32,5 @@ def main(argv):
     if len(args) < 2:
         raise errors.UsageError()
     cdb_path, root = args[0], args[1]
-    compile_tree(cdb_path, root,
-                 warn=lambda path: runner.warn(PROG, "possibly truncated file " + path))
+    compile_tree(cdb_path, root)
     return 0

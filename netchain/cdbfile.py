@@ -1,22 +1,35 @@
-"""djb cdb files: a bounded reader and an atomic writer.
+"""djb cdb files: a validating reader and an atomic writer.
 
 The writer uses cdbx (C, byte-identical output, about ten times faster)
 when it is installed and pure-cdb's cdblib otherwise.  The reader is our
-own short one on top of cdblib's hash function because cdblib.Reader loops
-forever on a corrupt table with no empty slot, and a daemon must not hang
-on a bad file: every probe here is bounded and every offset checked.
+own, on top of cdblib's hash function, because a daemon must neither hang
+nor die on a bad file:
+
+- the file is read into memory once (never mmap'ed: a file truncated in
+  place under a mapping kills the process with SIGBUS), through a
+  non-blocking open that refuses anything but a regular file;
+- its whole structure is checked once, when it is opened: header, every
+  record and every hash slot (each slot must point at the start of a
+  record whose key has that hash, in that table).  A file that fails is
+  refused as a whole (CorruptCdb, exit 111): one damaged byte can never
+  make a lookup miss a rule and so turn a deny into an allow;
+- the layout (s6 keys all hold '/', tcprules keys never) is read from
+  every key, and a file that mixes both is refused.
 """
 
-import mmap
 import os
 import struct
 
 from cdblib.djb_hash import djb_hash
 
-from . import errors
+from . import errors, regfile
 
 _PAIR = struct.Struct("<LL")
 _HEADER_SIZE = 2048
+MAX_SIZE = 1 << 32  # cdb offsets are 32-bit
+
+S6 = "s6"
+DJB = "tcprules"
 
 
 class CorruptCdb(errors.CorruptRules):
@@ -29,73 +42,100 @@ class CorruptCdb(errors.CorruptRules):
 
 
 class CdbReader:
-    """Read-only view of a cdb file: get(key) and first_key()."""
+    """A validated, in-memory cdb: get(key), items(), layout, identity."""
 
     def __init__(self, path):
         self.path = path
-        with open(path, "rb") as handle:
-            stat = os.fstat(handle.fileno())
-            self.identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-            if stat.st_size < _HEADER_SIZE:
-                raise CorruptCdb(path)
-            self.data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        self.size = len(self.data)
+        fd, info = regfile.open_regular(path)
+        try:
+            if info.st_size >= MAX_SIZE:
+                raise CorruptCdb(path, "file too big for a cdb")
+            data = regfile.read_fd(fd, info.st_size)
+        finally:
+            os.close(fd)
+        self.identity = regfile.identity(info)
+        if len(data) != info.st_size:
+            raise CorruptCdb(path, "file changed while being read")
+        self.data = data
+        self.size = len(data)
+        self.tables = _check_header(data, path)
+        self.records, self.layout = _check_records(data, self.tables, path)
 
     def close(self):
-        self.data.close()
-
-    def _pair(self, offset):
-        if offset + 8 > self.size:
-            raise CorruptCdb(self.path)
-        return _PAIR.unpack_from(self.data, offset)
+        self.data = b""
 
     def get(self, key):
         """Return the first value stored under key, or None."""
         hashed = djb_hash(key) & 0xFFFFFFFF
-        table_pos, table_len = self._pair((hashed & 255) << 3)
+        table_pos, table_len = self.tables[hashed & 255]
         if not table_len:
             return None
-        if table_pos + 8 * table_len > self.size:
-            raise CorruptCdb(self.path)
-        slot = (hashed >> 8) % table_len
-        for _ in range(table_len):
-            slot_hash, record_pos = self._pair(table_pos + 8 * slot)
+        data, slot = self.data, (hashed >> 8) % table_len
+        for _ in range(table_len):  # validated: every pointer is a record
+            slot_hash, record_pos = _PAIR.unpack_from(data, table_pos + 8 * slot)
             if not record_pos:
                 return None
             if slot_hash == hashed:
-                key_len, value_len = self._pair(record_pos)
+                key_len, value_len = _PAIR.unpack_from(data, record_pos)
                 start = record_pos + 8
-                if start + key_len + value_len > self.size:
-                    raise CorruptCdb(self.path)
-                if self.data[start:start + key_len] == key:
-                    return self.data[start + key_len:start + key_len + value_len]
+                if key_len == len(key) and data[start:start + key_len] == key:
+                    return data[start + key_len:start + key_len + value_len]
             slot = slot + 1 if slot + 1 < table_len else 0
         return None
 
-    def first_key(self):
-        """Key of the first record, or None for an empty database."""
-        end = min(self._pair(8 * i)[0] for i in range(256))
-        if end <= _HEADER_SIZE:
-            return None
-        key_len, _ = self._pair(_HEADER_SIZE)
-        if _HEADER_SIZE + 8 + key_len > min(end, self.size):
-            raise CorruptCdb(self.path)
-        return self.data[_HEADER_SIZE + 8:_HEADER_SIZE + 8 + key_len]
-
     def items(self):
-        """Every (key, value) in file order; raises CorruptCdb on damage."""
-        end = min(self._pair(8 * i)[0] for i in range(256))
-        if end > self.size:
-            raise CorruptCdb(self.path)
-        pos = _HEADER_SIZE
-        while pos < end:
-            key_len, value_len = self._pair(pos)
-            pos += 8
-            if pos + key_len + value_len > end:
-                raise CorruptCdb(self.path)
-            yield (self.data[pos:pos + key_len],
-                   self.data[pos + key_len:pos + key_len + value_len])
-            pos += key_len + value_len
+        """Every (key, value) in file order."""
+        data = self.data
+        for pos, key_len, value_len in self.records:
+            start = pos + 8
+            yield data[start:start + key_len], data[start + key_len:start + key_len + value_len]
+
+
+def _check_header(data, path):
+    """The 256 (position, slots) pairs, each table inside the file."""
+    if len(data) < _HEADER_SIZE:
+        raise CorruptCdb(path, "file too short for a cdb")
+    tables = [_PAIR.unpack_from(data, 8 * i) for i in range(256)]
+    for pos, slots in tables:
+        if pos < _HEADER_SIZE or pos + 8 * slots > len(data):
+            raise CorruptCdb(path, "hash table out of bounds")
+    return tables
+
+
+def _check_records(data, tables, path):
+    """[(pos, key length, value length)] and the layout; every slot checked."""
+    end = min(pos for pos, _ in tables)
+    records, hashes, with_slash = [], {}, 0
+    pos = _HEADER_SIZE
+    while pos < end:
+        if pos + 8 > end:
+            raise CorruptCdb(path, "record out of bounds")
+        key_len, value_len = _PAIR.unpack_from(data, pos)
+        if pos + 8 + key_len + value_len > end:
+            raise CorruptCdb(path, "record out of bounds")
+        key = data[pos + 8:pos + 8 + key_len]
+        records.append((pos, key_len, value_len))
+        hashes[pos] = djb_hash(key) & 0xFFFFFFFF
+        with_slash += b"/" in key
+        pos += 8 + key_len + value_len
+    _check_slots(data, tables, hashes, path)
+    if with_slash and with_slash != len(records):
+        raise CorruptCdb(path, "keys of both the s6 and the tcprules layout")
+    return records, (DJB if records and not with_slash else S6)
+
+
+def _check_slots(data, tables, hashes, path):
+    """Each record in exactly one slot, of its own table, with its hash."""
+    used = 0
+    for number, (pos, slots) in enumerate(tables):
+        for slot_hash, record_pos in struct.iter_unpack("<LL", data[pos:pos + 8 * slots]):
+            if not record_pos:
+                continue
+            if hashes.get(record_pos) != slot_hash or slot_hash & 255 != number:
+                raise CorruptCdb(path, "hash table does not match the records")
+            used += 1
+    if used != len(hashes):
+        raise CorruptCdb(path, "hash table does not match the records")
 
 
 def _make_writer(handle):

@@ -6,10 +6,10 @@ CorruptRules (exit 111) when it cannot read: an error is never an allow.
 
 import os
 
-from . import cdbfile, djbrules, errors, rule as rulemod, rulekeys, ruletree
+from . import cdbfile, djbrules, errors, regfile, rule as rulemod, rulekeys, ruletree
 
-S6 = "s6"
-DJB = "tcprules"
+S6 = cdbfile.S6
+DJB = cdbfile.DJB
 
 
 class TreeRules:
@@ -64,19 +64,14 @@ def _open_failed(path, exc):
     return failure
 
 
-def detect_layout(reader):
-    """s6 keys all contain '/', tcprules keys never: the first record tells."""
-    first = reader.first_key()
-    return DJB if first is not None and b"/" not in first else S6
-
-
 def open_cdb(path, layout=None):
-    """CdbRules for path; layout None means detect it.  Missing: exit 111."""
+    """CdbRules for path; layout None means the file's own (every key of it
+    agrees, or the reader refuses the file).  Missing: exit 111."""
     try:
         reader = cdbfile.CdbReader(path)
     except OSError as exc:
         raise _open_failed(path, exc) from None
-    return CdbRules(reader, layout or detect_layout(reader))
+    return CdbRules(reader, layout or reader.layout)
 
 
 class CdbSource:
@@ -93,7 +88,7 @@ class CdbSource:
         except OSError as exc:
             self.rules = None
             raise _open_failed(self.path, exc) from None
-        identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        identity = regfile.identity(stat)
         if self.rules is None or self.rules.reader.identity != identity:
             self.rules = open_cdb(self.path, self.layout)
         return self.rules

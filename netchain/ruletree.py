@@ -12,7 +12,7 @@ new one, never half of one.
 import errno
 import os
 
-from . import errors, rule as rulemod
+from . import errors, regfile, rule as rulemod
 
 ENV_VALUE_MAX = 4095  # skalibs reads at most this much of an env file
 EXEC_MAX = 4096
@@ -25,11 +25,9 @@ class _Changed(Exception):
 def _read_env_value(name, dir_fd):
     """The value an env file gives: None (unset) or bytes (first line)."""
     try:
-        fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+        data = regfile.read_regular(name, ENV_VALUE_MAX, dir_fd=dir_fd)
     except FileNotFoundError:
         raise _Changed() from None
-    with open(fd, "rb") as handle:
-        data = handle.read(ENV_VALUE_MAX)
     if not data:
         return None
     data = data.split(b"\n", 1)[0].rstrip(b" \t\r")
@@ -53,18 +51,21 @@ def _read_env_dir(rule_fd):
         os.close(env_fd)
 
 
-def _read_exec(rule_fd):
-    """(text, truncated) of the exec file; (b'', False) if absent."""
+def _read_exec(rule_fd, rule_dir):
+    """The exec file's text; b'' if absent.  A longer file than a record
+    holds is refused: a command cut short must never run (s6 warns and
+    runs the first 4096 bytes)."""
     try:
-        fd = os.open("exec", os.O_RDONLY, dir_fd=rule_fd)
+        data = regfile.read_regular("exec", EXEC_MAX + 1, dir_fd=rule_fd)
     except FileNotFoundError:
         raise _Changed() from None
-    with open(fd, "rb") as handle:
-        data = handle.read(EXEC_MAX + 1)
-    return data[:EXEC_MAX], len(data) >= EXEC_MAX
+    if len(data) > EXEC_MAX:
+        raise errors.BadInput("%s/exec is longer than %d bytes: refusing a truncated command"
+                              % (rule_dir, EXEC_MAX))
+    return data
 
 
-def _read_rule_at(rule_fd, rule_dir, on_truncated):
+def _read_rule_at(rule_fd, rule_dir):
     names = os.listdir(rule_fd)  # one listing instead of a stat per file
     if "allow" not in names:
         return rulemod.DENY if "deny" in names else None
@@ -72,20 +73,19 @@ def _read_rule_at(rule_fd, rule_dir, on_truncated):
     if len(rulemod.encode_env(env)) > rulemod.MAX_PART:
         raise errors.BadInput("environment in %s/env is too big (max %d bytes)"
                               % (rule_dir, rulemod.MAX_PART))
-    exec_text, truncated = _read_exec(rule_fd) if "exec" in names else (b"", False)
-    if truncated and on_truncated:
-        on_truncated(os.path.join(rule_dir, "exec"))
+    exec_text = _read_exec(rule_fd, rule_dir) if "exec" in names else b""
     return rulemod.Rule(True, env, exec_text)
 
 
-def read_rule(rule_dir, on_truncated=None):
+def read_rule(rule_dir):
     """Rule stored in rule_dir, or None if it has neither allow nor deny.
 
     Reads through a directory descriptor and checks afterwards that the
     directory is still the one at rule_dir: a rule swapped in or removed
     meanwhile (accessrules does both) is read again, never half-read.
-    Raises OSError for anything but a missing rule, and BadInput when the
-    environment is larger than a record can hold.
+    Raises OSError for anything but a missing rule (EINVAL for a file that
+    is not a regular one: a FIFO must not block the reader), and BadInput
+    when the environment or the exec is larger than a record can hold.
     """
     for _ in range(8):
         try:
@@ -93,7 +93,7 @@ def read_rule(rule_dir, on_truncated=None):
         except FileNotFoundError:
             return None
         try:
-            found = _read_rule_at(rule_fd, rule_dir, on_truncated)
+            found = _read_rule_at(rule_fd, rule_dir)
             if _same_dir(rule_fd, rule_dir):
                 return found
         except _Changed:
@@ -111,7 +111,7 @@ def _same_dir(fd, path):
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
-def walk(root, on_truncated=None):
+def walk(root):
     """Yield (key, Rule) for every rule of the tree, in listing order.
 
     Raises SystemFailure (111) with s6's wording for unreadable parts.
@@ -121,7 +121,7 @@ def walk(root, on_truncated=None):
         for rule_name in _listdir(type_dir):
             rule_dir = os.path.join(type_dir, rule_name)
             try:
-                found = read_rule(rule_dir, on_truncated)
+                found = read_rule(rule_dir)
             except OSError as exc:
                 raise errors.SystemFailure("unable to read rule %s: %s"
                                            % (rule_dir, exc.strerror)) from None

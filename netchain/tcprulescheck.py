@@ -36,7 +36,7 @@ def main(argv):
         lines = explain(args[0], env.get("TCPREMOTEIP", "0.0.0.0"),
                         env.get("TCPREMOTEHOST"), env.get("TCPREMOTEINFO"))
     except cdbfile.CorruptCdb as exc:
-        raise errors.SystemFailure("unable to read %s: %s" % (args[0], exc.reason)) from None
+        raise errors.SystemFailure("unable to read %s: protocol error" % args[0]) from None
     except OSError as exc:
         raise errors.SystemFailure("unable to read %s: %s"
                                    % (args[0], error_str(exc.errno))) from None

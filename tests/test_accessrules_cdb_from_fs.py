@@ -68,14 +68,27 @@ def test_byte_identical_to_s6(tmp_path_factory, specs):
 
 
 @pytest.mark.parametrize("content", [b"v", b"x" * 4093, b"x" * 4092 + b" \t", b"abc\n" + b"z" * 9000])
-def test_long_env_file_and_exec_like_s6(tmp_path, content):
+def test_long_env_file_and_full_exec_like_s6(tmp_path, content):
     need(REF)
     make_tree(str(tmp_path / "r"), [{"key": "ip4/1.2.3.4_32", "kind": "allow",
-                                     "env": {"L": content}, "exec": b"z" * 5000}])
+                                     "env": {"L": content}, "exec": b"z" * 4096}])
     mine, ref, ours, theirs = compile_both(tmp_path, tmp_path / "r")
     assert mine.returncode == ref.returncode == 0
     assert ours.read_bytes() == theirs.read_bytes()
-    assert mine.stderr.startswith(b"accessrules-cdb-from-fs: warning: possibly truncated file")
+
+
+def test_exec_longer_than_a_record_is_refused_not_cut(tmp_path):
+    # s6 warns and compiles the first 4096 bytes; a cut command must never run.
+    make_tree(str(tmp_path / "r"), [{"key": "ip4/1.2.3.4_32", "kind": "allow",
+                                     "env": {}, "exec": b"z" * 4097}])
+    target = tmp_path / "rules.cdb"
+    target.write_bytes(b"old")
+    result = run(PROG, target, tmp_path / "r")
+    assert result.returncode == 100
+    assert result.stderr.startswith(b"accessrules-cdb-from-fs: fatal: ")
+    assert b"refusing a truncated command" in result.stderr
+    assert target.read_bytes() == b"old"
+    assert sorted(os.listdir(tmp_path)) == ["r", "rules.cdb"]
 
 
 @pytest.mark.parametrize("env", [{"V%d" % i: b"y" * 1000 for i in range(5)},
