@@ -28,16 +28,17 @@ class Context:
         self.pid = pid          # this process's pid in exec mode; None in-process
         self.child_lines = []   # fused: lines waiting for the spawned pid
 
-    def log_child(self, template):
-        """Log a line naming the connection's process ('{pid}' in template).
+    def log_child(self, head, tail):
+        """Log the line head + PID + tail, PID naming the connection's process.
 
         In exec mode that is us; in-process the daemon writes the line once
-        it knows the pid of the program it spawns (0 if none).
+        it knows the pid of the program it spawns (0 if none).  The parts
+        are joined, never used as a template: they hold network text.
         """
         if self.pid is not None:
-            self.log(template.format(pid=self.pid))
+            self.log("%s%d%s" % (head, self.pid, tail))
         else:
-            self.child_lines.append(template)
+            self.child_lines.append((head, tail))
 
     def socket(self):
         """The connection as a socket object, on a dup of its fd (the fd
@@ -80,6 +81,21 @@ def apply_rule_env(env, changes):
             env[name] = value
 
 
+def restore_signals():
+    """Default dispositions and an empty mask for the program we exec into.
+
+    Python ignores SIGPIPE and SIGXFSZ at start-up, and an ignored signal
+    survives exec: without this the final program of an exec-mode chain
+    would not die quietly when its client leaves, as it does under
+    ucspi-tcp (the fused path's posix_spawn resets them the same way).
+    """
+    import signal
+
+    for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
 def exec_into(argv, env):
     """Replace this process with argv; raise 126/127 errors if we cannot."""
     try:
@@ -87,6 +103,7 @@ def exec_into(argv, env):
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+    restore_signals()
     try:
         os.execvpe(argv[0], argv, env)
     except FileNotFoundError:

@@ -1,8 +1,9 @@
 """RFC 1413 client: ask the peer's identd who owns a connection.
 
 The answer is attacker-controlled: a line longer than 1000 bytes, or a
-user id with NUL, CR or LF in it, is rejected; the user id is cut at 512
-bytes.  The port is 113, or IDENTPORT (for tests).
+user id holding any control byte (below 32, or 127: ucspi-tcp 0.88 passes
+them on) is rejected; the user id is cut at 512 bytes.  The port is 113,
+or IDENTPORT (for tests).
 """
 
 import socket
@@ -16,6 +17,10 @@ MAX_USERID = 512
 
 class IdentFailed(errors.SystemFailure):
     """No usable answer: timeout, refused, malformed (exit 111 when fatal)."""
+
+
+class IdentRejected(IdentFailed):
+    """An answer refused for what it holds; the log says why."""
 
 
 class IdentError(IdentFailed):
@@ -76,8 +81,10 @@ def parse_answer(line, remote_port, local_port):
     if kind != b"USERID" or len(parts) < 4:
         raise IdentFailed("malformed IDENT answer")
     userid = parts[3].lstrip(b" \t")[:MAX_USERID]
-    if not userid or any(c in userid for c in b"\0\r\n"):
-        raise IdentFailed("IDENT user id with NUL, CR or LF rejected")
+    if not userid:
+        raise IdentFailed("malformed IDENT answer")
+    if any(c < 32 or c == 127 for c in userid):
+        raise IdentRejected("IDENT user id with a control byte rejected")
     return userid.decode("utf-8", "surrogateescape")
 
 

@@ -16,6 +16,12 @@ def _write(line):
         pass
 
 
+def _write_child_lines(lines, pid):
+    """Stage lines (head, tail) waiting for the pid (see chain.Context.log_child)."""
+    for head, tail in lines:
+        _write("%s%d%s" % (head, pid, tail))
+
+
 class S6Log:
     """s6-tcpserverd's lines: 'tcpserverd: info: allow IP port P pid N count C/M'."""
 
@@ -48,15 +54,13 @@ class S6Log:
         self.info("deny %s port %d count %d/%d" % (ip, port, count, self.localmax))
 
     def spawned(self, pid, ip, port, count, open_count, stage_lines):
-        for line in stage_lines:
-            _write(line.format(pid=pid))
+        _write_child_lines(stage_lines, pid)
         if self.verbosity >= 2:  # checked first: this runs for every connection
             self.info("allow %s port %d pid %d count %d/%d" % (ip, port, pid, count, self.localmax))
             self.status(open_count)
 
     def stage_refused(self, ip, port, code, open_count, stage_lines):
-        for line in stage_lines:
-            _write(line.format(pid=0))
+        _write_child_lines(stage_lines, 0)
 
     def ended(self, pid, ip, status, open_count):
         if self.verbosity >= 2:
@@ -87,14 +91,12 @@ class UcspiLog(S6Log):
     def spawned(self, pid, ip, port, count, open_count, stage_lines):
         self.status(open_count)
         self.info("pid %d from %s" % (pid, ip))
-        for line in stage_lines:
-            _write(line.format(pid=pid))
+        _write_child_lines(stage_lines, pid)
 
     def stage_refused(self, ip, port, code, open_count, stage_lines):
         self.status(open_count + 1)
         self.info("pid 0 from %s" % ip)
-        for line in stage_lines:
-            _write(line.format(pid=0))
+        _write_child_lines(stage_lines, 0)
         self.info("end 0 status %d" % (code << 8))
         self.status(open_count)
 

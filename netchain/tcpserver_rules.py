@@ -87,6 +87,10 @@ def _names(config, ctx):
     if config.ident:
         try:
             info = identclient.query_env(env, ctx.remaining(config.ident_timeout))
+        except identclient.IdentRejected as exc:
+            if config.verbosity >= 1:
+                ctx.log("%s: warning: %s from %s" % (LOG_NAME, exc, env["TCPREMOTEIP"]))
+            info = None
         except identclient.IdentFailed:
             info = None
     return local, remote, info
@@ -116,9 +120,10 @@ def step(config, ctx, argv):
     if found.allow and _over_rule_limit(found, env):
         found = rules.rulemod.DENY
     if config.verbosity >= 2:
-        ctx.log_child("%s: %s {pid} %s:%s:%s %s:%s:%s:%s" % (
-            LOG_NAME, "ok" if found.allow else "deny", safe(local), env["TCPLOCALIP"],
-            env["TCPLOCALPORT"], safe(remote), env["TCPREMOTEIP"], safe(info), env["TCPREMOTEPORT"]))
+        ctx.log_child("%s: %s " % (LOG_NAME, "ok" if found.allow else "deny"),
+                      " %s:%s:%s %s:%s:%s:%s" % (
+                          safe(local), env["TCPLOCALIP"], env["TCPLOCALPORT"], safe(remote),
+                          env["TCPREMOTEIP"], safe(info), env["TCPREMOTEPORT"]))
     if not found.allow:
         raise errors.NetchainError("", errors.PERMANENT)  # the C child's _exit(100)
     for name, value in (("TCPLOCALHOST", local), ("TCPREMOTEHOST", remote), ("TCPREMOTEINFO", info)):

@@ -13,6 +13,11 @@ SHOW = ["sh", "-c", 'echo "${TCPREMOTEINFO-unset}"']
     (lambda line: line.strip() + b" : ERROR : NO-USER\r\n", b"unset"),
     (lambda line: b"1 , 2 : USERID : UNIX : mallory\r\n", b"unset"),      # wrong ports
     (ident_answer(b"bad\x00user"), b"unset"),
+    (ident_answer(b"{evil}"), b"{evil}"),                                # data, not a template
+    (ident_answer(b"%s%n"), b"%s%n"),
+    (ident_answer(b"a\x01b"), b"unset"),                                 # control bytes
+    (ident_answer(b"esc\x1b[2J"), b"unset"),
+    (ident_answer(b"del\x7f"), b"unset"),
     (ident_answer(b"x" * 2000), b"unset"),                               # over-long line
     (lambda line: None, b"unset"),                                       # silent: timeout
 ])
