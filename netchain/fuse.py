@@ -5,7 +5,10 @@ netchain programs at the head of prog (tcp-env, ident-lookup,
 tcpserver-access, connlimit) have their options parsed once here and
 their step() run in-process per connection; only what remains is
 spawned.  A stage that may wait on the network (DNS, IDENT) runs in a
-worker thread so the accept loop never waits for it.
+worker thread so the accept loop never waits for it: there are as many
+workers as connections may be open (-c), so one client's slow lookup
+never queues another's, and they are daemon threads, so pending lookups
+never hold up an exit on SIGTERM.
 """
 
 import collections
@@ -13,8 +16,8 @@ import importlib
 import os
 import queue
 import socket
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from . import chain, errors, runner
 
@@ -22,7 +25,6 @@ FUSABLE = {"tcp-env": "tcp_env", "ident-lookup": "ident_lookup",
            "tcpserver-access": "tcpserver_access", "connlimit": "connlimit",
            "tcpserver-rules": "tcpserver_rules"}
 STAGE_DEADLINE = 30.0
-WORKERS = 64
 
 
 # One accepted connection: its descriptor (owned by the daemon), the
@@ -42,6 +44,34 @@ def stage_name(argv):
     if len(argv) > 3 and argv[1:3] == ["-m", "netchain"]:
         return argv[3], 4
     return os.path.basename(argv[0]) if argv else None, 1
+
+
+class Workers:
+    """Daemon threads started as work arrives, one for each job running at
+    once; the daemon never has more jobs than -c allows connections."""
+
+    def __init__(self):
+        self.jobs = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.busy = self.threads = 0
+
+    def submit(self, func, *args):
+        with self.lock:
+            self.busy += 1
+            grow = self.busy > self.threads
+            self.threads += grow
+        self.jobs.put((func, args))
+        if grow:
+            threading.Thread(target=self._work, daemon=True).start()
+
+    def _work(self):
+        while True:
+            func, args = self.jobs.get()
+            try:
+                func(*args)
+            finally:
+                with self.lock:
+                    self.busy -= 1
 
 
 def build(prog, enabled, log):
@@ -66,7 +96,7 @@ class Pipeline:
         self.done = queue.SimpleQueue()
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
-        self.pool = ThreadPoolExecutor(WORKERS) if self.blocking else None
+        self.pool = Workers() if self.blocking else None
 
     def start(self, accepted, env, finish):
         """Run the stages for one connection; then finish(accepted, env, Outcome)."""
@@ -78,7 +108,11 @@ class Pipeline:
             self.pool.submit(self._in_worker, accepted, env, finish)
 
     def _in_worker(self, accepted, env, finish):
-        outcome = self.run_stages(accepted, env)
+        try:
+            outcome = self.run_stages(accepted, env)
+        except Exception as exc:  # the loop must hear of every connection
+            self.log.warn("internal error (bug), dropping a connection: %r" % (exc,))
+            outcome = Outcome(None, (), errors.BUG)
         self.done.put((finish, accepted, env, outcome))
         try:
             self.wake_w.send(b"x")
@@ -86,7 +120,8 @@ class Pipeline:
             pass  # the reader drains everything on its next wake-up anyway
 
     def drain(self):
-        """Called in the loop thread: finish every connection whose stages ended."""
+        """Called in the loop thread: finish every connection whose stages
+        ended; a failure in one does not leave the others waiting."""
         try:
             self.wake_r.recv(4096)
         except BlockingIOError:
@@ -96,7 +131,10 @@ class Pipeline:
                 finish, accepted, env, outcome = self.done.get_nowait()
             except queue.Empty:
                 return
-            finish(accepted, env, outcome)
+            try:
+                finish(accepted, env, outcome)
+            except Exception as exc:
+                self.log.warn("internal error (bug), going on: %r" % (exc,))
 
     def run_stages(self, accepted, env):
         """The Outcome of the stages for one connection (an Accepted)."""

@@ -1,5 +1,6 @@
 """tcp-env with a fake DNS server on loopback (never the system resolver)."""
 
+import signal
 import socket
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from fakes import FakeDNS
-from servers import prog, serve
+from servers import prog, serve, wait_for
 
 SHOW = ["sh", "-c", 'echo "${TCPREMOTEHOST-unset} ${TCPLOCALHOST-unset} $TCPREMOTEIP"']
 PTR = "1.0.0.127.in-addr.arpa"
@@ -105,34 +106,34 @@ def test_not_a_socket():
     assert result.stderr.startswith(b"tcp-env: fatal: unable to read the socket on fd 0")
 
 
-def test_slow_dns_does_not_stall_other_clients(dns_server):
-    """Fused: one client's lookup takes 2 s; the others are served meanwhile."""
-    import threading
-    import time
-    slow_ptr = "2.0.0.127.in-addr.arpa"
-    dns = dns_server(answers={(PTR, "PTR"): ["fast.example."], (slow_ptr, "PTR"): ["slow.example."]},
-                     delay={slow_ptr: 2.0})
-    server = serve([], [], prog("tcp-env") + ["-h", "-t", "5000"] + SHOW, env=dns.env())
-    slow_result = []
+def test_slow_lookups_hold_no_other_client_and_no_exit(dns_server):
+    """Fused: 70 clients whose PTR lookups are never answered (more than
+    any fixed pool of threads would hold): another client is served while
+    every one of them still waits; SIGTERM then ends the daemon at once."""
+    silent = "2.0.0.127.in-addr.arpa"
+    dns = dns_server(answers={(PTR, "PTR"): ["fast.example."]}, silent={silent})
+    server = serve([], ["-c", "100"], prog("tcp-env") + ["-h", "-t", "60000"] + SHOW,
+                   env=dns.env())
+    waiting = []
     try:
-        def slow_client():
-            with socket.create_connection(("127.0.0.1", server.port), timeout=10,
-                                          source_address=("127.0.0.2", 0)) as sock:
-                slow_result.append(sock.recv(100))
-        thread = threading.Thread(target=slow_client)
-        thread.start()
-        time.sleep(0.3)
-        start = time.monotonic()
-        served = 0
-        while time.monotonic() - start < 1.0:
-            assert server.talk() == b"fast.example unset 127.0.0.1\n"
-            served += 1
-        assert thread.is_alive()  # the slow lookup is still going on
-        thread.join(10)
+        for _ in range(70):
+            waiting.append(socket.create_connection(("127.0.0.1", server.port), timeout=10,
+                                                    source_address=("127.0.0.2", 0)))
+        assert wait_for(lambda: sum(q[0] == silent for q in dns.queries) >= 70, timeout=30)
+        assert server.talk(timeout=10) == b"fast.example unset 127.0.0.1\n"
+        for sock in waiting:
+            sock.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                sock.recv(1)  # its lookup is still going on
+        server.proc.send_signal(signal.SIGTERM)
+        server.proc.wait(timeout=15)  # the lookups would last 30 s more
     finally:
-        server.stop()
-    assert served >= 20, "only %d clients served during a slow lookup" % served
-    assert slow_result == [b"slow.example unset 127.0.0.2\n"]
+        code, _ = server.stop(settle=0)
+        for sock in waiting:
+            sock.close()
+    assert code == 0
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=5)
 
 
 def test_dns_is_imported_only_for_a_lookup():
