@@ -166,11 +166,11 @@ def rows(rules, deny_rules, netchain):
         ("load generator (python accept loop)", trivial_server),
         ("ucspi-tcp tcpserver -HRl0", lambda p: ["tcpserver", "-HRl0", "127.0.0.1", str(p)] + PROGRAM),
         ("ucspi-tcp tcpserver -HRl0 -x", lambda p: ["tcpserver", "-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
-        ("netchain fused: access -x", lambda p: bind(p) + netchain("tcpserver-access") + ["-x", rules["s6"]] + PROGRAM),
+        ("netchain fused: access -x", lambda p: bind(p) + netchain("tcpserver-access") + ["-H", "-x", rules["s6"]] + PROGRAM),
         ("netchain fused: tcpserver -HRl0 -x", lambda p: netchain("tcpserver") + ["-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
-        ("netchain exec mode (-X): access -x", lambda p: bind(p) + ["-X"] + netchain("tcpserver-access") + ["-x", rules["s6"]] + PROGRAM),
+        ("netchain exec mode (-X): access -x", lambda p: bind(p) + ["-X"] + netchain("tcpserver-access") + ["-H", "-x", rules["s6"]] + PROGRAM),
         ("DENY ucspi-tcp tcpserver -HRl0 -x", lambda p: ["tcpserver", "-HRl0", "-x", deny_rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
-        ("DENY netchain fused: access -x", lambda p: bind(p) + netchain("tcpserver-access") + ["-x", deny_rules["s6"]] + PROGRAM),
+        ("DENY netchain fused: access -x", lambda p: bind(p) + netchain("tcpserver-access") + ["-H", "-x", deny_rules["s6"]] + PROGRAM),
     ]
 
 

@@ -42,7 +42,7 @@ def main():
         ("python -S -c pass", [sys.executable, "-S", "-c", "pass"]),
         ("connlimit true", py + ["connlimit", "true"]),
         ("tcp-env -H true", py + ["tcp-env", "true"]),
-        ("tcpserver-access -i (deny)", py + ["tcpserver-access", "-i", work, "true"]),
+        ("tcpserver-access -i (deny)", py + ["tcpserver-access", "-H", "-i", work, "true"]),
         ("tcpserver-rules -HR -l0 true", py + ["tcpserver-rules", "-HR", "-l0", "true"]),
         ("tcprules (empty input)", py + ["tcprules", os.path.join(work, "r.cdb"), os.path.join(work, "r.tmp")]),
     ]

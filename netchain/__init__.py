@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-# program name -> module name; one module per program (DESIGN.md 6)
+# program name -> module name; one module per program (doc/design.md 6)
 PROGRAMS = {
     "accessrules": "accessrules",
     "accessrules-cdb-from-fs": "accessrules_cdb_from_fs",

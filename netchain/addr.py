@@ -1,4 +1,4 @@
-"""Address text forms (DESIGN.md section 2).
+"""Address text forms (doc/design.md section 2).
 
 IPv4 in dotted decimal, IPv6 in RFC 5952 text, an IPv4-mapped IPv6
 address always folded to its IPv4 form so that IPv4 rules cannot be
@@ -84,7 +84,7 @@ def parse_network(text):
     sep = "/" if "/" in text else "_" if "_" in text else None
     if sep:
         address, _, length_text = text.rpartition(sep)
-        if not length_text.isdigit() or len(length_text) > 3:
+        if not (length_text.isascii() and length_text.isdigit()) or len(length_text) > 3:
             raise ValueError("bad prefix length in %r" % (text,))
         length = int(length_text)
     else:

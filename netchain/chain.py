@@ -5,10 +5,11 @@ is cut in two: parse(argv) -> (config, rest) reads its options once, and
 step(config, ctx, rest) -> argv does the work for one connection on a
 Context and returns the argv to continue with (raising Denied or another
 NetchainError otherwise).  main() runs both and execs; tcpserverd can run
-the steps in-process for every connection (DESIGN.md section 5).
+the steps in-process for every connection (doc/design.md section 5).
 """
 
 import os
+import signal  # imported now: after a privilege drop the library may be unreadable
 import sys
 import time
 
@@ -89,8 +90,6 @@ def restore_signals():
     would not die quietly when its client leaves, as it does under
     ucspi-tcp (the fused path's posix_spawn resets them the same way).
     """
-    import signal
-
     for signum in (signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())

@@ -1,4 +1,4 @@
-"""The TCP environment of one connection (DESIGN.md section 2)."""
+"""The TCP environment of one connection (doc/design.md section 2)."""
 
 import os
 import socket
@@ -43,6 +43,25 @@ def fixed_local_end(listener):
 def tcp_variables(local_ip, local_port, remote_ip, remote_port):
     return {"PROTO": "TCP", "TCPLOCALIP": local_ip, "TCPLOCALPORT": str(local_port),
             "TCPREMOTEIP": remote_ip, "TCPREMOTEPORT": str(remote_port)}
+
+
+def check_endpoints(env, proto):
+    """BadInput (exit 100) naming the first of ${proto}REMOTEIP,
+    REMOTEPORT, LOCALIP, LOCALPORT that is missing or not valid."""
+    from . import errors, options
+
+    for suffix in ("REMOTEIP", "REMOTEPORT", "LOCALIP", "LOCALPORT"):
+        name = proto + suffix
+        value = env.get(name)
+        if value is None:
+            raise errors.BadInput("%s not set" % name)
+        if suffix.endswith("PORT"):
+            options.scan(value, name, 0, 65535)
+            continue
+        try:
+            addr.parse_ip(value)
+        except ValueError:
+            raise errors.BadInput("invalid %s: %r" % (name, value[:60])) from None
 
 
 def sanitize(text, limit=100):

@@ -24,12 +24,11 @@ def step(config, ctx, argv):
     limit_text = ctx.env.get(proto + "CONNMAX")
     if limit_text is None:
         return argv
-    if not limit_text.isdigit():
-        raise errors.BadInput("invalid %sCONNMAX: %r" % (proto, limit_text))
+    limit = options.scan(limit_text, proto + "CONNMAX")
     count_text = ctx.env.get(proto + "CONNNUM")
-    if count_text is None or not count_text.isdigit():
-        raise errors.BadInput("%sCONNNUM not set or invalid" % proto)
-    if int(count_text) >= int(limit_text):
+    if count_text is None:
+        raise errors.BadInput("%sCONNNUM not set" % proto)
+    if options.scan(count_text, proto + "CONNNUM") >= limit:
         raise errors.Denied("info: too many %s connections from %s (%s open, max %s)"
                             % (proto, ctx.env.get(proto + "REMOTEIP", "?"), count_text, limit_text))
     return argv

@@ -1,4 +1,4 @@
-"""djb's tcprules format (DESIGN.md 4.4): the one owner of its text and
+"""djb's tcprules format (doc/design.md 4.4): the one owner of its text and
 cdb value encodings, following ucspi-tcp 0.88's tcprules.c byte for byte.
 
 A text line is 'address:instructions'; the cdb value is a run of
@@ -18,11 +18,20 @@ class ParseError(ValueError):
 
 
 def _number(text, line):
-    # scan_ulong then a check that nothing follows: '' is 0, '1x' fails.
+    """scan_ulong, then a check that nothing follows: '' is 0, '1x' fails.
+
+    Like the C unsigned long, the value wraps modulo 2**64 (tcprules 0.88
+    takes a 5,000-digit bound without complaint); int() of such a string
+    would raise, so it is taken a chunk at a time.
+    """
     digits = len(text) - len(text.lstrip(b"0123456789"))
     if digits != len(text):
         raise ParseError(line)
-    return int(text) if text else 0
+    value = 0
+    for start in range(0, len(text), 1000):
+        chunk = text[start:start + 1000]
+        value = (value * 10 ** len(chunk) + int(chunk)) % (1 << 64)
+    return value
 
 
 def parse_instructions(text, line):

@@ -7,7 +7,7 @@ dns is imported only here, and only when a lookup is asked for.
 
 import os
 
-from . import addr, errors
+from . import addr, errors, options
 
 HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -16,16 +16,31 @@ class LookupFailed(errors.SystemFailure):
     """The DNS server failed or did not answer in time (not 'no name')."""
 
 
+def settings(environ=None):
+    """(servers, port) from DNSCACHEIP and DNSCACHEPORT; servers is empty
+    for the system's resolver.  BadInput (exit 100) when either is not
+    what it should be (checked when a program starts, not per lookup)."""
+    environ = os.environ if environ is None else environ
+    servers = environ.get("DNSCACHEIP", "").replace(",", " ").split()
+    for server in servers:
+        try:
+            addr.parse_ip(server)
+        except ValueError:
+            raise errors.BadInput("DNSCACHEIP holds something not an IP address: %r"
+                                  % server[:40]) from None
+    port = options.scan(environ.get("DNSCACHEPORT", "53") or "53", "DNSCACHEPORT", 1, 65535)
+    return servers, port
+
+
 def make_resolver(environ=None):
     import dns.resolver
 
-    environ = os.environ if environ is None else environ
-    servers = environ.get("DNSCACHEIP", "").replace(",", " ").split()
+    servers, port = settings(environ)
     if not servers:
         return dns.resolver.Resolver()
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = servers
-    resolver.port = int(environ.get("DNSCACHEPORT", "53") or 53)
+    resolver.port = port
     return resolver
 
 

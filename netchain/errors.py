@@ -1,4 +1,4 @@
-"""Exit codes and the exceptions that carry them (DESIGN.md section 3).
+"""Exit codes and the exceptions that carry them (doc/design.md section 3).
 
 Library code raises one of these; netchain.runner turns it into a message
 on stderr and an exit code.  Nothing below calls sys.exit.

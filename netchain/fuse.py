@@ -1,4 +1,4 @@
-"""The fused chain (DESIGN.md section 5).
+"""The fused chain (doc/design.md section 5).
 
 tcpserverd hands every connection to a Pipeline.  With fusing on, the
 netchain programs at the head of prog (tcp-env, ident-lookup,
@@ -40,10 +40,37 @@ class Outcome:
 
 
 def stage_name(argv):
-    """The netchain program argv starts, by path or as 'python -m netchain'."""
-    if len(argv) > 3 and argv[1:3] == ["-m", "netchain"]:
+    """(name, words) of the netchain stage argv starts, or (None, 1).
+
+    Recognised by what it is, never by its name alone: 'python -m netchain
+    NAME', or a file that is one of netchain's own launchers (a console
+    script or a bin/ launcher).  qmail's tcp-env, or a user's own
+    /usr/local/bin/connlimit, is another program and is run as one.
+    """
+    if not argv:
+        return None, 1
+    if len(argv) > 3 and argv[1:3] == ["-m", "netchain"] and argv[3] in FUSABLE:
         return argv[3], 4
-    return os.path.basename(argv[0]) if argv else None, 1
+    name = os.path.basename(argv[0])
+    if name in FUSABLE and is_launcher(argv[0], FUSABLE[name]):
+        return name, 1
+    return None, 1
+
+
+def is_launcher(command, module_name):
+    """True when command (a path, or a name found on PATH as exec would)
+    is a netchain launcher of module_name."""
+    import re
+    import shutil
+
+    path = command if "/" in command else shutil.which(command)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2048)
+    except (OSError, TypeError):
+        return False
+    pattern = rb"from netchain\.(entry import %s\b|runner import launch; launch\(\"%s\"\))"
+    return re.search(pattern % ((module_name.encode(),) * 2), head) is not None
 
 
 class Workers:
@@ -77,7 +104,7 @@ class Workers:
 def build(prog, enabled, log):
     """Parse the fusable head of prog once; return the Pipeline."""
     stages, rest = [], list(prog)
-    while enabled and rest and stage_name(rest)[0] in FUSABLE:
+    while enabled and rest and stage_name(rest)[0] is not None:
         name, skip = stage_name(rest)
         module = importlib.import_module("netchain." + FUSABLE[name])
         config, after = module.parse([name] + rest[skip:])

@@ -9,7 +9,7 @@ an ERROR answer, 99 for a timeout, 111 otherwise.
 
 import sys
 
-from . import chain, identclient, options
+from . import chain, identclient, options, tcp_env
 
 PROG = "ident-lookup"
 USAGE = "ident-lookup [ -w ] [ -t timeout ] prog..."
@@ -24,6 +24,7 @@ class Config:
 
 def parse(argv):
     opts, rest = options.parse(argv, "wt:")
+    tcp_env.check_lookup_settings(False, True)
     return Config(opts), rest
 
 
@@ -32,8 +33,6 @@ def may_block(config):
 
 
 def step(config, ctx, argv):
-    from . import tcp_env
-
     tcp_env.fill_from_socket(ctx)
     try:
         ctx.env["TCPREMOTEINFO"] = identclient.query_env(ctx.env, ctx.remaining(config.timeout))

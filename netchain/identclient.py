@@ -9,7 +9,7 @@ or IDENTPORT (for tests).
 import socket
 import time
 
-from . import errors
+from . import errors, options
 
 MAX_LINE = 1000
 MAX_USERID = 512
@@ -92,5 +92,8 @@ def query_env(env, timeout):
     """query() for the connection the TCP variables describe."""
     import os
 
-    return query(env["TCPREMOTEIP"], int(env["TCPREMOTEPORT"]), env["TCPLOCALIP"],
-                 int(env["TCPLOCALPORT"]), timeout, int(os.environ.get("IDENTPORT", "113")))
+    def port(text, what):
+        return options.scan(text, what, 0, 65535)
+    return query(env["TCPREMOTEIP"], port(env["TCPREMOTEPORT"], "TCPREMOTEPORT"), env["TCPLOCALIP"],
+                 port(env["TCPLOCALPORT"], "TCPLOCALPORT"), timeout,
+                 port(os.environ.get("IDENTPORT", "113"), "IDENTPORT"))

@@ -1,8 +1,12 @@
-"""getopt-style option parsing shared by every program (DESIGN.md 6)."""
+"""getopt-style option parsing and the one number scanner (doc/design.md 6)."""
 
 import getopt
 
 from . import errors
+
+INT_MAX = (1 << 31) - 1   # what a C int holds: listen(), timeouts
+ID_MAX = (1 << 32) - 2    # uid_t/gid_t; (uid_t)-1 means 'no change'
+_DIGITS = frozenset("0123456789")
 
 
 def parse(argv, spec):
@@ -17,11 +21,23 @@ def parse(argv, spec):
         raise errors.UsageError(str(exc)) from None
 
 
-def number(text, flag, low=0, high=None):
-    """An unsigned decimal option value; anything else is a usage error."""
-    if not text.isdigit():
-        raise errors.UsageError("%s needs a number, not %r" % (flag, text))
-    value = int(text)
-    if value < low or (high is not None and value > high):
-        raise errors.UsageError("%s out of range: %s" % (flag, text))
-    return value
+def scan(text, what, low=0, high=INT_MAX):
+    """The unsigned decimal in text (ASCII digits only, no sign, no blank),
+    between low and high; BadInput (exit 100) for anything else.
+
+    str.isdigit() alone would take '²' or Arabic digits, and int() of a
+    6,000-digit string raises; both end here instead.
+    """
+    if not text or not _DIGITS.issuperset(text):
+        raise errors.BadInput("%s is not a number: %r" % (what, text[:40]))
+    if len(text) > len(str(high)) + 20 or not low <= int(text) <= high:
+        raise errors.BadInput("%s out of range (%d to %d): %s" % (what, low, high, text[:40]))
+    return int(text)
+
+
+def number(text, flag, low=0, high=INT_MAX):
+    """An option's number: as scan(), but a usage error (also exit 100)."""
+    try:
+        return scan(text, flag, low, high)
+    except errors.BadInput as exc:
+        raise errors.UsageError(str(exc)) from None

@@ -11,16 +11,23 @@ def parse_ids(uid_text, gid_text, groups_text, from_env):
         uid_text = os.environ.get("UID", uid_text)
         gid_text = os.environ.get("GID", gid_text)
         groups_text = os.environ.get("GIDLIST", groups_text)
-    uid = None if uid_text is None else options.number(uid_text, "uid")
-    gid = None if gid_text is None else options.number(gid_text, "gid")
+    def ident(text, what):
+        return None if text is None else options.scan(text, what, 0, options.ID_MAX)
+    uid, gid = ident(uid_text, "uid"), ident(gid_text, "gid")
     groups = None
     if groups_text is not None:
-        groups = [options.number(g, "gid list") for g in groups_text.split(",") if g]
+        groups = [ident(g, "gid list") for g in groups_text.split(",") if g]
     return uid, gid, groups
 
 
 def drop(uid, gid, groups):
-    """Apply the ids; a gid alone also resets the supplementary groups."""
+    """Apply the ids; a gid alone also resets the supplementary groups.
+
+    The runner's traceback module is imported first: once the ids change,
+    an interpreter installed under a private home cannot import anything.
+    """
+    import traceback  # noqa: F401  (kept loaded for the runner)
+
     try:
         if groups is not None or gid is not None:
             os.setgroups(groups if groups is not None else [gid])

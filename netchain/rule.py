@@ -1,4 +1,4 @@
-"""A rule (allow/deny, env, exec) and its s6 cdb record (DESIGN.md 4.3).
+"""A rule (allow/deny, env, exec) and its s6 cdb record (doc/design.md 4.3).
 
 This module is the one owner of the s6 record bytes: the tree converter,
 the cdb backend and the tools all encode and decode through it.

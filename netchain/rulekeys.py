@@ -1,6 +1,6 @@
 """Lookup orders: the one owner of which keys are tried, in which order.
 
-s6 layout (DESIGN.md 4.2): ip4/NET_LEN for 32..0 or ip6/NET_LEN for
+s6 layout (doc/design.md 4.2): ip4/NET_LEN for 32..0 or ip6/NET_LEN for
 128..0, then reversedns/NAME, each parent domain, reversedns/@.
 djb tcprules layout (4.4): ucspi-tcp 0.88's rules.c order.
 """

@@ -1,4 +1,4 @@
-"""The rules tree on disk (DESIGN.md 4.1): the one owner of its layout.
+"""The rules tree on disk (doc/design.md 4.1): the one owner of its layout.
 
     ROOT/<type>/<rule>/allow | deny, env/NAME, exec
 

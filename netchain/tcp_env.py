@@ -7,6 +7,7 @@ tcpserverd.  -h looks the remote name up, -p forgets it unless the forward
 lookup confirms it, -H (default) does no lookup, -l sets TCPLOCALHOST.
 """
 
+import os
 import sys
 
 from . import chain, conn, dnsclient, errors, options
@@ -37,16 +38,30 @@ class Config:
 
 def parse(argv):
     opts, rest = options.parse(argv, "hHpl:t:")
-    return Config(opts), rest
+    config = Config(opts)
+    check_lookup_settings(config.lookup, False)
+    return config, rest
 
 
 def may_block(config):
     return config.lookup
 
 
+def check_lookup_settings(dns, ident, environ=None):
+    """Refuse bad DNSCACHEIP/DNSCACHEPORT (with dns) or IDENTPORT (with
+    ident) once, at start-up, with exit 100: never per connection."""
+    environ = os.environ if environ is None else environ
+    if dns:
+        dnsclient.settings(environ)
+    if ident:
+        options.scan(environ.get("IDENTPORT", "113"), "IDENTPORT", 1, 65535)
+
+
 def fill_from_socket(ctx):
-    """Set PROTO and the IP/port variables when absent (we run alone)."""
+    """Set PROTO and the IP/port variables when absent (we run alone);
+    when present, they must be valid (BadInput, exit 100, otherwise)."""
     if "TCPREMOTEIP" in ctx.env and "TCPLOCALIP" in ctx.env:
+        conn.check_endpoints(ctx.env, "TCP")
         return
     try:
         endpoints = conn.endpoints(ctx.socket())

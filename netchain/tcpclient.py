@@ -60,7 +60,7 @@ def _address(host, resolver_env):
 
 
 def _port(text):
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return options.number(text, "port", 0, 65535)
     try:
         return socket.getservbyname(text, "tcp")

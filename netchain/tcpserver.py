@@ -40,7 +40,7 @@ def per_ip_limit(values):
     for text, name in ((values.get("-C"), "-C"), (os.environ.get("MAXCONIP"), "MAXCONIP"),
                        (os.environ.get("MAXPERIP"), "MAXPERIP")):
         if text is not None:
-            return options.number(text, name, 1)
+            return options.scan(text, name, 1)
     return None
 
 
@@ -54,9 +54,9 @@ def translate(argv):
     verbosity = {"-q": 0, "-Q": 1, "-v": 2}[_last(opts, "-q", "-Q", "-v") or "-Q"]
     limit = options.number(values.get("-c", "40"), "-c", 1)
     bind = program("tcpserver-bind")
-    for flag in ("-u", "-g", "-b"):
+    for flag, high in (("-u", options.ID_MAX), ("-g", options.ID_MAX), ("-b", options.INT_MAX)):
         if flag in values:
-            bind += [flag, str(options.number(values[flag], flag))]
+            bind += [flag, str(options.number(values[flag], flag, 0, high))]
     if "-U" in values:
         bind.append("-U")
     daemon = program("tcpserverd") + ["-L", "ucspi", "-N", PROG, "-v", str(verbosity), "-c", str(limit)]

@@ -4,16 +4,21 @@
                      [ -P | -p ] [ -l localname ] [ -B banner ] [ -t timeout ]
                      [ -i rulesdir | -x rulesfile ] prog...
 
-IP rules first; a name (TCPREMOTEHOST left by tcp-env, or looked up with
--h) for reversedns rules; IDENT (-r) when TCPREMOTEINFO is not set.  The
-rule's env is applied, then TCPLOCALHOST/TCPREMOTEHOST/TCPREMOTEINFO;
-the rule's exec replaces prog (run with /bin/sh -c).  Denied: exit 1.
+As s6-tcpserver-access 2.8: defaults -h -R -P -W -d.  The banner is
+written first; PROTO and ${PROTO}REMOTEIP/PORT, ${PROTO}LOCALIP/PORT must
+be present and valid (exit 100), or all absent (then they are read from
+the socket, as tcp-env does).  IP rules first; a name (TCPREMOTEHOST left
+by an earlier stage, or looked up with -h unless an IP rule denied) for
+reversedns rules; IDENT (-r) when TCPREMOTEINFO is not set.  The rule's
+env is applied, then TCPLOCALHOST/TCPREMOTEHOST/TCPREMOTEINFO (so those
+three win: under -H a rule cannot set them); the rule's exec replaces
+prog (run with /bin/sh -c).  Denied: exit 1.
 """
 
 import socket
 import sys
 
-from . import chain, dnsclient, errors, identclient, options, rules, tcp_env
+from . import chain, conn, dnsclient, errors, identclient, options, rules, tcp_env
 
 PROG = "tcpserver-access"
 USAGE = ("tcpserver-access [ -v verbosity ] [ -W | -w ] [ -D | -d ] [ -H | -h ] [ -R | -r ]"
@@ -25,12 +30,12 @@ class Config:
     def __init__(self, opts):
         self.verbosity, self.fatal_lookups, self.nodelay = 1, False, False
         self.ident, self.banner, self.rules = False, None, None
-        dns_opts = []
+        dns_opts = [("-h", "")]  # s6's default: names are looked up
         for flag, value in opts:
             if flag == "-v":
                 self.verbosity = options.number(value, "-v")
             elif flag in ("-W", "-w"):
-                self.fatal_lookups = flag == "-W"
+                self.fatal_lookups = flag == "-w"
             elif flag in ("-D", "-d"):
                 self.nodelay = flag == "-D"  # as ucspi-tcp: -D never delays (TCP_NODELAY)
             elif flag in ("-R", "-r"):
@@ -44,6 +49,8 @@ class Config:
             else:
                 dns_opts.append((flag, value))
         self.dns = tcp_env.Config(dns_opts)
+        if self.dns.lookup or self.ident:
+            tcp_env.check_lookup_settings(self.dns.lookup, self.ident)
 
     def backend(self):
         return self.rules.current() if isinstance(self.rules, rules.CdbSource) else self.rules
@@ -81,6 +88,19 @@ def _remote_host(config, ctx):
         return None
 
 
+def _local_host(config, ctx):
+    """-l NAME, TCPLOCALHOST as left by an earlier stage, or its PTR (-h)."""
+    if config.dns.local_name is not None:
+        return config.dns.local_name
+    if "TCPLOCALHOST" in ctx.env or not config.dns.lookup:
+        return ctx.env.get("TCPLOCALHOST")
+    try:
+        return tcp_env.name_of(config.dns, ctx, ctx.env["TCPLOCALIP"])
+    except dnsclient.LookupFailed as exc:
+        _lookup_failed(config, ctx, exc)
+        return None
+
+
 def _remote_info(config, ctx):
     if "TCPREMOTEINFO" in ctx.env or not config.ident:
         return ctx.env.get("TCPREMOTEINFO")
@@ -91,40 +111,57 @@ def _remote_info(config, ctx):
         return None
 
 
-def decide(config, ctx):
-    """(Decision, host, info) for the connection described by ctx.env."""
-    ip = ctx.env["TCPREMOTEIP"]
+def decide(config, ctx, ip):
+    """(Decision, names) for the connection; names is None when an IP rule
+    denied (no lookup is made then), else (local host, remote host, info)."""
     backend = config.backend()
     if backend.layout == rules.DJB:
-        host, info = _remote_host(config, ctx), _remote_info(config, ctx)
-        return rules.lookup_djb(backend, ip, host, info), host, info
+        names = _local_host(config, ctx), _remote_host(config, ctx), _remote_info(config, ctx)
+        return rules.lookup_djb(backend, ip, names[1], names[2]), names
     decision = rules.lookup_ip(backend, ip)
     if decision.rule is not None and not decision.allowed:
-        return decision, None, None  # an IP deny skips the lookups
-    host = _remote_host(config, ctx)
-    if decision.rule is None and host is not None:
-        decision = rules.lookup_host(backend, host)
-    return decision, host, _remote_info(config, ctx)
+        return decision, None  # an IP deny skips the lookups
+    names = _local_host(config, ctx), _remote_host(config, ctx), _remote_info(config, ctx)
+    if decision.rule is None and names[1] is not None:
+        decision = rules.lookup_host(backend, names[1])
+    return decision, names
+
+
+def check_environment(ctx):
+    """PROTO and its four endpoint variables, valid; read from the socket
+    when none of them is there (we run alone).  Returns the remote IP."""
+    env = ctx.env
+    if "PROTO" not in env and "TCPREMOTEIP" not in env and "TCPLOCALIP" not in env:
+        tcp_env.fill_from_socket(ctx)
+    proto = env.get("PROTO")
+    if not proto:
+        raise errors.BadInput("PROTO not set")
+    conn.check_endpoints(env, proto)
+    return env[proto + "REMOTEIP"]
 
 
 def step(config, ctx, argv):
-    tcp_env.fill_from_socket(ctx)
-    ip = ctx.env["TCPREMOTEIP"]
+    """Decide for one connection; the argv to run, or Denied (exit 1).
+
+    Raises BadInput (100) for a missing or invalid PROTO variable,
+    CorruptRules (111) for rules that cannot be read, LookupFailed or
+    IdentFailed under -w.  May wait on DNS and IDENT (may_block).
+    """
+    _prepare_socket(config, ctx)  # s6 writes the banner before anything else
+    ip = check_environment(ctx)
     if config.rules is None:
         _say(config, ctx, 1, "warning: no rules given (-i or -x): allowing everything")
-        decision, host, info = rules.rulemod.Decision(None, rules.rulemod.ALLOW), None, None
+        decision = rules.rulemod.Decision(None, rules.rulemod.ALLOW)
+        names = _local_host(config, ctx), _remote_host(config, ctx), _remote_info(config, ctx)
     else:
-        decision, host, info = decide(config, ctx)
+        decision, names = decide(config, ctx, ip)
     if not decision.allowed:
         _say(config, ctx, 2, "info: deny %s key %s", ip, decision.key or "(none)")
         raise errors.Denied()
     _say(config, ctx, 2, "info: allow %s key %s", ip, decision.key or "(none)")
     chain.apply_rule_env(ctx.env, decision.rule.environment_changes())
-    if config.dns.local_name is not None:
-        ctx.env["TCPLOCALHOST"] = config.dns.local_name
-    ctx.set("TCPREMOTEHOST", host)
-    ctx.set("TCPREMOTEINFO", info)
-    _prepare_socket(config, ctx)
+    for name, value in zip(("TCPLOCALHOST", "TCPREMOTEHOST", "TCPREMOTEINFO"), names):
+        ctx.set(name, value)
     if decision.rule.exec_text:
         return ["/bin/sh", "-c", decision.rule.exec_text.decode("utf-8", "surrogateescape")]
     return argv

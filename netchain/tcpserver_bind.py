@@ -22,7 +22,7 @@ def resolve(host, port_text, family=None):
     """(family, sockaddr) to bind; names go through getaddrinfo."""
     if host == "0":
         host = "0.0.0.0"
-    if port_text.isdigit():
+    if port_text.isascii() and port_text.isdigit():
         port = options.number(port_text, "port", 0, 65535)
     else:
         try:

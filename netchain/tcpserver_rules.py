@@ -48,6 +48,7 @@ class Config:
             elif flag in ("-p", "-P", "-h", "-H", "-l"):
                 dns_opts.append((flag, value))
         self.dns = tcp_env.Config(dns_opts)
+        tcp_env.check_lookup_settings(self.dns.lookup or self.dns.local_name is None, self.ident)
 
 
 def parse(argv):
@@ -145,9 +146,12 @@ def _over_rule_limit(found, env):
     """A rule's MAXCONIP (ucspi-tcp6) or MAXPERIP (indimail) per-IP limit."""
     changes = dict(found.environment_changes())
     limit = changes.get("MAXCONIP") or changes.get("MAXPERIP")
-    if limit is None or not limit.isdigit():
+    if limit is None:
         return False
-    return int(env.get("TCPCONNNUM", "0")) >= int(limit)
+    try:
+        return options.scan(env.get("TCPCONNNUM", "0"), "TCPCONNNUM") >= options.scan(limit, "limit")
+    except errors.BadInput:
+        return False  # not a number: no limit, as ucspi-tcp6 reads it
 
 
 def _is_ipv6_socket(ctx):

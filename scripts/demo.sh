@@ -15,9 +15,9 @@ accessrules rules deny 127.0.0.0/8
 accessrules rules list
 accessrules-cdb-from-fs rules.cdb rules
 
-echo "== serving: tcpserver-bind 127.0.0.1 0 tcpserverd -v2 tcp-env -H tcpserver-access -v2 -x rules.cdb sh -c ..."
+echo "== serving: tcpserver-bind 127.0.0.1 0 tcpserverd -v2 tcp-env -H tcpserver-access -H -v2 -x rules.cdb sh -c ..."
 tcpserver-bind 127.0.0.1 0 tcpserverd -1 -v2 -c 10 \
-  tcp-env -H tcpserver-access -v2 -x rules.cdb \
+  tcp-env -H tcpserver-access -H -v2 -x rules.cdb \
   sh -c 'echo "$GREETING: you are $TCPREMOTEIP:$TCPREMOTEPORT (connection $TCPCONNNUM)"' \
   > port 2> log &
 server=$!

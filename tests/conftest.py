@@ -10,6 +10,21 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_system_resolver():
+    """A safety net: no program a test starts ever asks this machine's own
+    resolver.  Unless a test points it at a fake server of its own, DNS goes
+    to one on loopback that knows no name (NXDOMAIN at once)."""
+    from fakes import FakeDNS
+
+    dns = FakeDNS()
+    os.environ.update(dns.env())
+    yield dns
+    dns.close()
+
+
 def make_env(env=None, unset=()):
     """os.environ without the names in unset, updated with env."""
     full_env = {k: v for k, v in os.environ.items() if k not in unset}

@@ -23,7 +23,7 @@ def test_alone(env, code):
 
 def test_limit_from_a_rule(mode, tmp_path):
     root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(TCPCONNMAX="1")})
-    chain = prog("tcpserver-access") + ["-i", root] + prog("connlimit") + ["sh", "-c", "echo in; sleep 1"]
+    chain = prog("tcpserver-access") + ["-H", "-i", root] + prog("connlimit") + ["sh", "-c", "echo in; sleep 1"]
     server = serve(mode, [], chain)
     try:
         first = server.connect()

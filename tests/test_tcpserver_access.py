@@ -27,8 +27,10 @@ def allow(**env):
     return Rule(True, tuple((k.encode(), None if v is None else v.encode()) for k, v in env.items()))
 
 
-def access(*args, env=ALONE):
-    return run("tcpserver-access", *args, "sh", "-c", 'echo "${GREETING-unset} $TCPREMOTEIP"', env=env)
+def access(*args, env=ALONE, show='echo "${GREETING-unset} $TCPREMOTEIP"'):
+    """tcpserver-access alone; -H first (s6's default is -h), so a test
+    asks for DNS by giving -h after it, with a fake server."""
+    return run("tcpserver-access", "-H", *args, "sh", "-c", show, env=env)
 
 
 @pytest.mark.parametrize("rules,code,out", [
@@ -77,7 +79,7 @@ def test_exec_rule_replaces_program(tmp_path):
 
 def test_served_tree_hot_reload_and_deny(mode, tmp_path):
     root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(GREETING="one")})
-    server = serve(mode, ["-v2"], prog("tcpserver-access") + ["-v2", "-i", root] + SHOW)
+    server = serve(mode, ["-v2"], prog("tcpserver-access") + ["-H", "-v2", "-i", root] + SHOW)
     try:
         assert server.talk() == b"one unset 127.0.0.1\n"
         ruletree.install_rule(root, "ip4/127.0.0.1_32", allow(GREETING="two"))
@@ -93,7 +95,7 @@ def test_served_cdb_hot_reload_and_corruption(mode, tmp_path):
     root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(GREETING="one")})
     cdb = str(tmp_path / "rules.cdb")
     assert run("accessrules-cdb-from-fs", cdb, root).returncode == 0
-    server = serve(mode, [], prog("tcpserver-access") + ["-x", cdb] + SHOW)
+    server = serve(mode, [], prog("tcpserver-access") + ["-H", "-x", cdb] + SHOW)
     try:
         assert server.talk() == b"one unset 127.0.0.1\n"
         ruletree.install_rule(root, "ip4/127.0.0.1_32", allow(GREETING="two"))
@@ -118,7 +120,7 @@ def test_reversedns_rules_use_name_left_by_tcp_env(mode, tmp_path):
                            ("mx.example.org", "A"): ["127.0.0.1"]})
     root = tree(tmp_path, {"reversedns/example.org": allow(GREETING="byname"),
                            "reversedns/@": DENY})
-    chain = prog("tcp-env") + ["-p"] + prog("tcpserver-access") + ["-h", "-i", root] + SHOW
+    chain = prog("tcp-env") + ["-p"] + prog("tcpserver-access") + ["-h", "-l", "here", "-i", root] + SHOW
     server = serve(mode, [], chain, env=dns.env())
     try:
         assert server.talk() == b"byname mx.example.org 127.0.0.1\n"
@@ -139,15 +141,14 @@ def test_ip_deny_skips_dns(tmp_path):
 def test_rule_env_then_host_variables_win(tmp_path):
     dns = FakeDNS(answers={("1.0.0.127.in-addr.arpa", "PTR"): ["real.example."]})
     root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(TCPREMOTEHOST="fake", TCPREMOTEIP="9.9.9.9")})
-    result = run("tcpserver-access", "-h", "-i", root, "sh", "-c", 'echo "$TCPREMOTEHOST $TCPREMOTEIP"',
-                 env=dict(ALONE, **dns.env()))
+    result = access("-h", "-i", root, env=dict(ALONE, **dns.env()), show='echo "$TCPREMOTEHOST $TCPREMOTEIP"')
     dns.close()
     assert result.stdout == b"real.example 9.9.9.9\n"
 
 
 def test_banner_and_nodelay(mode, tmp_path):
     root = tree(tmp_path, {"ip4/127.0.0.1_32": allow()})
-    server = serve(mode, [], prog("tcpserver-access") + ["-D", "-B", "220 hello\r\n", "-i", root] +
+    server = serve(mode, [], prog("tcpserver-access") + ["-H", "-D", "-B", "220 hello\r\n", "-i", root] +
                    ["sh", "-c", "echo after"])
     try:
         assert server.talk() == b"220 hello\r\nafter\n"
@@ -155,13 +156,64 @@ def test_banner_and_nodelay(mode, tmp_path):
         server.stop()
 
 
-def test_fatal_lookup_with_W(tmp_path):
+def test_fatal_lookup_with_w(tmp_path):
     dns = FakeDNS(silent={"1.0.0.127.in-addr.arpa"})
     root = tree(tmp_path, {"reversedns/@": allow()})
-    quiet = access("-w", "-h", "-t", "300", "-i", root, env=dict(ALONE, **dns.env()))
-    fatal = access("-W", "-h", "-t", "300", "-i", root, env=dict(ALONE, **dns.env()))
+    quiet = access("-h", "-l0", "-t", "300", "-i", root, env=dict(ALONE, **dns.env()))  # -W: s6's default
+    fatal = access("-w", "-h", "-l0", "-t", "300", "-i", root, env=dict(ALONE, **dns.env()))
     dns.close()
     assert quiet.returncode == 1  # no name, no IP rule: deny
     assert quiet.stderr.startswith(b"tcpserver-access: warning: unable to resolve ")
     assert fatal.returncode == 111
     assert fatal.stderr.startswith(b"tcpserver-access: fatal: unable to resolve ")
+
+
+def test_banner_comes_first_so_a_denied_client_gets_it(mode, tmp_path):
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": DENY})
+    server = serve(mode, [], prog("tcpserver-access") + ["-H", "-B", "220 hi\r\n", "-i", root] + SHOW)
+    try:
+        assert server.talk() == b"220 hi\r\n"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("change,named", [
+    ({"PROTO": None}, b"PROTO"),
+    ({"TCPREMOTEIP": "garbage"}, b"TCPREMOTEIP"),
+    ({"TCPREMOTEPORT": "x"}, b"TCPREMOTEPORT"),
+    ({"TCPLOCALIP": None}, b"TCPLOCALIP"),
+    ({"TCPLOCALPORT": "99999"}, b"TCPLOCALPORT"),
+    ({"PROTO": "SSL"}, b"SSLREMOTEIP"),
+])
+def test_missing_or_invalid_variable_is_100_naming_it(tmp_path, change, named):
+    env = {k: v for k, v in dict(ALONE, **change).items() if v is not None}
+    root = tree(tmp_path, {"ip4/0.0.0.0_0": allow()})
+    result = run("tcpserver-access", "-H", "-i", root, "echo", "ran", env=env,
+                 unset=[k for k, v in change.items() if v is None])
+    assert result.returncode == 100
+    assert result.stdout == b""
+    assert result.stderr.startswith(b"tcpserver-access: fatal: ")
+    assert named in result.stderr
+
+
+def test_proto_names_the_variables(tmp_path):
+    env = {"PROTO": "SSL", "SSLREMOTEIP": "10.1.2.3", "SSLREMOTEPORT": "1", "SSLLOCALIP": "10.0.0.1",
+           "SSLLOCALPORT": "2"}
+    root = tree(tmp_path, {"ip4/10.1.2.3_32": allow(GREETING="ssl")})
+    assert access("-i", root, env=env, show='echo "$GREETING"').stdout == b"ssl\n"
+
+
+def test_under_H_a_rule_cannot_set_the_host_names(tmp_path):
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(TCPREMOTEHOST="fake", TCPLOCALHOST="fake2")})
+    result = access("-i", root, show='echo "${TCPREMOTEHOST-unset} ${TCPLOCALHOST-unset}"')
+    assert result.stdout == b"unset unset\n"
+
+
+def test_names_are_looked_up_by_default_local_one_too(tmp_path):
+    dns = FakeDNS(answers={("1.0.0.127.in-addr.arpa", "PTR"): ["me.example."],
+                           ("2.0.0.127.in-addr.arpa", "PTR"): ["here.example."]})
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": allow()})
+    env = dict(ALONE, TCPLOCALIP="127.0.0.2", **dns.env())
+    result = run("tcpserver-access", "-i", root, "sh", "-c", 'echo "$TCPREMOTEHOST $TCPLOCALHOST"', env=env)
+    dns.close()
+    assert (result.returncode, result.stdout) == (0, b"me.example here.example\n")

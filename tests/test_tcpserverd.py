@@ -252,3 +252,18 @@ def test_systemd_socket_activation(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
     assert answer == b"gone %d\n" % port
+
+
+@pytest.mark.parametrize("by_path", [True, False])
+def test_a_program_named_like_a_stage_is_not_replaced(tmp_path, by_path):
+    # qmail's tcp-env or a user's own connlimit must run as themselves.
+    impostor = tmp_path / "connlimit"
+    impostor.write_text("#!/bin/sh\necho not netchain\n")
+    impostor.chmod(0o755)
+    head = [str(impostor)] if by_path else ["connlimit"]
+    server = serve([], [], head + ["echo", "netchain"],
+                   env={"PATH": "%s:%s" % (tmp_path, os.environ["PATH"])})
+    try:
+        assert server.talk() == b"not netchain\n"
+    finally:
+        server.stop()
