@@ -1,0 +1,92 @@
+"""One number scanner for every option and numeric variable: bad text is
+exit 100 with a message, never a traceback, never a silent 0."""
+
+import pytest
+from hypothesis import given, strategies as st
+
+from conftest import run
+from netchain import errors, options
+
+NASTY = ["\u00b2", "\u0661\u0662", "9" * 25, "9" * 6000, "-1", "", "1x", " 1", "0x10", "4294967296"]
+
+OPTION_CASES = [
+    ("tcpserverd", ["-c"]), ("tcpserverd", ["-C"]), ("tcpserverd", ["-v"]),
+    ("tcpserver-bind", ["-b"]), ("tcpserver-bind", ["-u"]), ("tcpserver-bind", ["-g"]),
+    ("tcpserver-bind", ["-G"]),
+    ("tcpserver", ["-c"]), ("tcpserver", ["-b"]), ("tcpserver", ["-u"]), ("tcpserver", ["-t"]),
+    ("tcpclient", ["-T"]), ("tcpclient", ["-t"]), ("tcpclient", ["-p"]),
+    ("ident-lookup", ["-t"]), ("tcp-env", ["-t"]), ("tcpserver-access", ["-t"]),
+    ("tcpserver-rules", ["-t"]), ("tcpserver-rules", ["-v"]),
+]
+TAILS = {"tcpserver-bind": ["127.0.0.1", "0", "true"], "tcpserver": ["127.0.0.1", "0", "true"],
+         "tcpclient": ["127.0.0.1", "1", "true"]}
+
+
+def assert_clean_failure(result, prog, codes=(100,)):
+    err = result.stderr.decode("utf-8", "replace")
+    assert result.returncode in codes, (result.returncode, err)
+    assert "Traceback" not in err and err, err
+    assert all(line.startswith(prog + ": ") for line in err.splitlines()), err
+
+
+@pytest.mark.parametrize("prog,flag", OPTION_CASES)
+def test_bad_numbers_in_options(prog, flag):
+    for value in NASTY:
+        if value == "4294967296" and flag[0] in ("-t", "-T"):
+            continue  # a long timeout is a fine timeout
+        if value == "" and flag == ["-G"]:
+            continue  # no supplementary groups at all
+        result = run(prog, *flag, value, *TAILS.get(prog, ["true"]), timeout=30)
+        assert_clean_failure(result, prog)
+
+
+ENDPOINTS = {"PROTO": "TCP", "TCPREMOTEIP": "127.0.0.1", "TCPREMOTEPORT": "1",
+             "TCPLOCALIP": "127.0.0.1", "TCPLOCALPORT": "2"}
+
+VARIABLE_CASES = [
+    ("connlimit", [], "TCPCONNMAX", dict(ENDPOINTS, TCPCONNNUM="0")),
+    ("connlimit", [], "TCPCONNNUM", dict(ENDPOINTS, TCPCONNMAX="5")),
+    ("ident-lookup", [], "TCPREMOTEPORT", ENDPOINTS),
+    ("ident-lookup", [], "IDENTPORT", ENDPOINTS),
+    ("tcp-env", ["-h"], "DNSCACHEPORT", ENDPOINTS),
+    ("tcp-env", ["-h"], "DNSCACHEIP", ENDPOINTS),
+    ("tcp-env", ["-h"], "TCPREMOTEIP", ENDPOINTS),
+    ("tcpserver-access", ["-H"], "TCPREMOTEIP", ENDPOINTS),
+    ("tcpserver-access", ["-r"], "IDENTPORT", ENDPOINTS),
+    ("tcpserver-bind", ["-U"], "UID", {"GID": "1"}),
+]
+
+
+@pytest.mark.parametrize("prog,opts,name,env", VARIABLE_CASES)
+def test_bad_numbers_in_variables(prog, opts, name, env):
+    tail = TAILS.get(prog, ["true"])
+    for value in NASTY + ["garbage"]:
+        if name in ("DNSCACHEIP", "DNSCACHEPORT") and value == "":
+            continue  # empty: the defaults (the system's resolver, port 53)
+        result = run(prog, *opts, *tail, env=dict(env, **{name: value}), timeout=30)
+        assert_clean_failure(result, prog)
+
+
+def test_tcpclient_with_garbage_dns_settings():
+    result = run("tcpclient", "-RHl0", "example.invalid", "1", "true",
+                 env={"DNSCACHEIP": "not-an-ip"})
+    assert_clean_failure(result, "tcpclient")
+
+
+@given(st.text(max_size=30))
+def test_scan_gives_a_number_in_range_or_bad_input(text):
+    try:
+        value = options.scan(text, "x", 0, 1000)
+    except errors.BadInput as exc:
+        assert exc.code == 100
+        return
+    assert text.isascii() and text.isdigit() and 0 <= value <= 1000 and value == int(text)
+
+
+@given(st.integers(0, 10 ** 30))
+def test_scan_takes_every_plain_number(number):
+    if number <= options.INT_MAX:
+        assert options.scan(str(number), "x") == number
+    else:
+        with pytest.raises(errors.BadInput):
+            options.scan(str(number), "x")
