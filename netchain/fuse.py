@@ -33,10 +33,11 @@ Accepted = collections.namedtuple("Accepted", "fd family remote_ip remote_port c
 
 
 class Outcome:
-    """What the stages decided: argv to spawn (None: drop), lines, exit code."""
+    """What the stages decided: argv to spawn (None: drop), lines, exit
+    code, and the stage that dropped the connection."""
 
-    def __init__(self, argv, lines=(), code=0):
-        self.argv, self.lines, self.code = argv, lines, code
+    def __init__(self, argv, lines=(), code=0, stage=None):
+        self.argv, self.lines, self.code, self.stage = argv, lines, code, stage
 
 
 def stage_name(argv):
@@ -139,7 +140,7 @@ class Pipeline:
             outcome = self.run_stages(accepted, env)
         except Exception as exc:  # the loop must hear of every connection
             self.log.warn("internal error (bug), dropping a connection: %r" % (exc,))
-            outcome = Outcome(None, (), errors.BUG)
+            outcome = Outcome(None, (), errors.BUG, "tcpserverd")
         self.done.put((finish, accepted, env, outcome))
         try:
             self.wake_w.send(b"x")
@@ -179,8 +180,8 @@ class Pipeline:
                 argv = module.step(config, ctx, argv)
             except errors.NetchainError as exc:
                 runner.report(module.PROG, module.USAGE, exc)
-                return Outcome(None, ctx.child_lines, exc.code)
+                return Outcome(None, ctx.child_lines, exc.code, module.PROG)
             except Exception as exc:  # a bug in one stage must not end the daemon
                 self.log.warn("internal error in %s: %r" % (module.PROG, exc))
-                return Outcome(None, ctx.child_lines, errors.BUG)
+                return Outcome(None, ctx.child_lines, errors.BUG, module.PROG)
         return Outcome(argv, ctx.child_lines)

@@ -59,8 +59,17 @@ class S6Log:
             self.info("allow %s port %d pid %d count %d/%d" % (ip, port, pid, count, self.localmax))
             self.status(open_count)
 
-    def stage_refused(self, ip, port, code, open_count, stage_lines):
-        _write_child_lines(stage_lines, 0)
+    def stage_refused(self, ip, port, outcome, open_count):
+        """A connection the fused stages dropped: no process ran for it.
+
+        Where exec mode shows the stage's process and its exit code, this
+        line names the client, the stage and its code (a per-IP limit of
+        the daemon itself is the 'deny ... count' line instead)."""
+        _write_child_lines(outcome.lines, 0)
+        if self.verbosity >= 2:
+            self.info("refused %s port %d by %s exitcode %d"
+                      % (ip, port, outcome.stage or "?", outcome.code))
+            self.status(open_count)
 
     def ended(self, pid, ip, status, open_count):
         if self.verbosity >= 2:
@@ -93,11 +102,11 @@ class UcspiLog(S6Log):
         self.info("pid %d from %s" % (pid, ip))
         _write_child_lines(stage_lines, pid)
 
-    def stage_refused(self, ip, port, code, open_count, stage_lines):
+    def stage_refused(self, ip, port, outcome, open_count):
         self.status(open_count + 1)
         self.info("pid 0 from %s" % ip)
-        _write_child_lines(stage_lines, 0)
-        self.info("end 0 status %d" % (code << 8))
+        _write_child_lines(outcome.lines, 0)
+        self.info("end 0 status %d" % (outcome.code << 8))
         self.status(open_count)
 
     def ended(self, pid, ip, status, open_count):

@@ -118,6 +118,7 @@ class Server:
             if self.resume_at is not None and time.monotonic() >= self.resume_at:
                 self.resume_at = None
             self._update_accepting()
+        self._reap()  # children already gone get their end lines
         self.log.exiting()
         return 0
 
@@ -220,8 +221,8 @@ class Server:
         os.close(accepted.fd)
         if pid is None:
             self._release(accepted.remote_ip)
-            self.log.stage_refused(accepted.remote_ip, accepted.remote_port, outcome.code,
-                                   self.open_count(), outcome.lines)
+            self.log.stage_refused(accepted.remote_ip, accepted.remote_port, outcome,
+                                   self.open_count())
             return
         self.children[pid] = accepted.remote_ip
         self.log.spawned(pid, accepted.remote_ip, accepted.remote_port, accepted.count + 1,

@@ -1,10 +1,12 @@
 """Helpers for tests that run a real served port on 127.0.0.1."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 from conftest import ROOT, make_env
@@ -19,22 +21,27 @@ def prog(name):
 
 
 class Served:
-    """A chain started with tcpserver-bind -1; stopped by its own pid."""
+    """A chain started with tcpserver-bind -1; stopped by its own pid.
+
+    Its stderr goes to a file, so that a test can wait for a log line
+    (wait_log) instead of sleeping.
+    """
 
     def __init__(self, argv, env=None, unset=(), host="127.0.0.1"):
         if host == "::":
             host = "127.0.0.1"
-        self.log_path = None
         full_env = make_env(env, unset)
         full_env["PYTHONPATH"] = ROOT
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=full_env, start_new_session=True)
+        self.log_dir = tempfile.mkdtemp(prefix="served-")
+        self.log_path = os.path.join(self.log_dir, "stderr")
+        with open(self.log_path, "ab") as stderr:  # O_APPEND: our reads never move it
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr,
+                                         env=full_env, start_new_session=True)
         line = self.proc.stdout.readline()
         if not line.strip().isdigit():
-            raise AssertionError("server did not start: %r %r" % (line, self.stop(settle=0)))
+            raise AssertionError("server did not start: %r %r" % (line, self.stop()))
         self.port = int(line)
         self.host = host
-        self.stderr_lines = []
 
     def connect(self, timeout=5):
         return socket.create_connection((self.host, self.port), timeout=timeout)
@@ -52,20 +59,33 @@ class Served:
                     return b"".join(chunks)
                 chunks.append(chunk)
 
-    def stop(self, signum=signal.SIGTERM, timeout=10, settle=0.4):
-        """Signal the daemon (by pid), reap it, return (exit code, stderr text).
+    def log(self):
+        with open(self.log_path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
 
-        settle: time for children that just ended to be reaped and logged.
-        """
-        time.sleep(settle)
+    def wait_log(self, *texts, count=1, timeout=15):
+        """Wait until each text is in the log (count times); fail if not."""
+        def present():
+            log = self.log()
+            return all(log.count(text) >= count for text in texts)
+        assert wait_for(present, timeout), "not logged: %r\n%s" % (texts, self.log())
+
+    def stop(self, signum=signal.SIGTERM, timeout=15, until=()):
+        """Wait for the lines in until, signal the daemon (by pid), reap it;
+        return (exit code, log text)."""
+        if until:
+            self.wait_log(*until)
         if self.proc.poll() is None:
             self.proc.send_signal(signum)
         try:
-            err = self.proc.communicate(timeout=timeout)[1]
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            err = self.proc.communicate()[1]
-        return self.proc.returncode, err.decode("utf-8", "replace")
+            self.proc.wait()
+        self.proc.stdout.close()
+        log = self.log()
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+        return self.proc.returncode, log
 
 
 def wait_for(predicate, timeout=5.0, step=0.02):

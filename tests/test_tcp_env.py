@@ -128,7 +128,7 @@ def test_slow_lookups_hold_no_other_client_and_no_exit(dns_server):
         server.proc.send_signal(signal.SIGTERM)
         server.proc.wait(timeout=15)  # the lookups would last 30 s more
     finally:
-        code, _ = server.stop(settle=0)
+        code, _ = server.stop()
         for sock in waiting:
             sock.close()
     assert code == 0

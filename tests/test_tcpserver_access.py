@@ -1,6 +1,7 @@
 """tcpserver-access: alone (exit codes) and in a served chain (both modes)."""
 
 import os
+import sys
 
 import pytest
 
@@ -146,12 +147,17 @@ def test_rule_env_then_host_variables_win(tmp_path):
     assert result.stdout == b"real.example 9.9.9.9\n"
 
 
-def test_banner_and_nodelay(mode, tmp_path):
+NODELAY = [sys.executable, "-c", "import socket; s = socket.socket(fileno=0); "
+           "print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()"]
+
+
+@pytest.mark.parametrize("flag,nodelay", [("-D", b"1"), ("-d", b"0")])
+def test_banner_and_nodelay(mode, tmp_path, flag, nodelay):
     root = tree(tmp_path, {"ip4/127.0.0.1_32": allow()})
-    server = serve(mode, [], prog("tcpserver-access") + ["-H", "-D", "-B", "220 hello\r\n", "-i", root] +
-                   ["sh", "-c", "echo after"])
+    server = serve(mode, [], prog("tcpserver-access") + ["-H", flag, "-B", "220 hello\r\n", "-i", root] +
+                   NODELAY)
     try:
-        assert server.talk() == b"220 hello\r\nafter\n"
+        assert server.talk() == b"220 hello\r\n" + nodelay + b"\n"
     finally:
         server.stop()
 

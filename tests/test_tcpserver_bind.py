@@ -1,5 +1,6 @@
 """tcpserver-bind: addresses, ports, privilege drop, errors."""
 
+import os
 import socket
 
 import pytest
@@ -52,6 +53,7 @@ IDS = ["sh", "-c", "echo $(id -u) $(id -g) $(id -G)"]
     (["-u", "65534", "-g", "0"], [b"65534", b"0", b"0"]),  # gid 0: groups still reset
     (["-U"], [b"65534", b"65531", b"65531"]),
 ])
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing ids needs root")
 def test_privilege_drop(opts, expected):
     result = run("tcpserver-bind", *opts, "127.0.0.1", "0", *IDS,
                  env={"UID": "65534", "GID": "65531"}, unset=("GIDLIST",))

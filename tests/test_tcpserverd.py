@@ -46,12 +46,10 @@ def test_local_address_of_each_connection(mode, host, connect_to, local_ip):
 def test_signal_death_is_decoded(mode):
     server = serve(mode, ["-v2"], ["sh", "-c", "kill -9 $$"])
     try:
-        server.talk()
-        assert wait_for(lambda: True, 0.3)
+        assert server.talk() == b""
     finally:
-        time.sleep(0.3)
-        code, log = server.stop()
-    assert " 127.0.0.1 signal 9" in log
+        code, log = server.stop(until=[" 127.0.0.1 signal 9"])
+    assert code == 0
 
 
 def test_missing_program_does_not_kill_the_daemon(mode):
@@ -61,25 +59,24 @@ def test_missing_program_does_not_kill_the_daemon(mode):
             assert server.talk() == b""
         assert server.proc.poll() is None
     finally:
-        code, log = server.stop()
+        code, log = server.stop(until=["/nonexistent/program"])
     assert code == 0
-    assert "/nonexistent/program" in log
 
 
 def test_per_ip_limit_and_counts_return_to_zero(mode):
-    server = serve(mode, ["-v2", "-c", "10", "-C", "2"], ["sh", "-c", "echo $TCPCONNNUM; sleep 1"])
+    server = serve(mode, ["-v2", "-c", "10", "-C", "2"], ["sh", "-c", "echo $TCPCONNNUM; exec cat"])
     try:
         held = [server.connect() for _ in range(2)]
         assert [s.recv(10) for s in held] == [b"0\n", b"1\n"]
         assert server.talk() == b""  # third from the same IP: closed at once
         for sock in held:
-            sock.close()
-        time.sleep(1.3)
+            sock.close()  # their programs end
+        server.wait_log("tcpserverd: info: end pid ", count=2)
         assert server.talk() == b"0\n"  # slots came back
     finally:
-        code, log = server.stop()
+        code, log = server.stop(until=["tcpserverd: info: end pid "])
     assert "tcpserverd: info: deny 127.0.0.1 port " in log
-    assert log.splitlines()[-2].endswith("status: 0/10") or "status: 0/10" in log
+    assert log.count("status: 0/10") >= 2  # after the held pair, after the last
 
 
 def test_global_limit_waits_in_backlog(mode):
@@ -141,14 +138,14 @@ def test_sighup_terms_children_sigterm_exits(mode):
     server = serve(mode, ["-v2"], ["sleep", "30"])
     try:
         sock = server.connect()
-        time.sleep(0.5)
+        server.wait_log("tcpserverd: info: allow 127.0.0.1 port ")
         server.proc.send_signal(signal.SIGHUP)
-        sock.settimeout(5)
+        sock.settimeout(10)
         assert sock.recv(10) == b""  # the child was terminated
         sock.close()
     finally:
-        code, log = server.stop()
-    assert code == 0 and " signal 15" in log
+        code, log = server.stop(until=[" signal 15"])
+    assert code == 0
 
 
 def test_descriptor_limit_does_not_spin(mode):
@@ -156,22 +153,25 @@ def test_descriptor_limit_does_not_spin(mode):
     server = serve(mode, ["-c", "100"], ["sh", "-c", "echo hi"])
     try:
         pid = server.proc.pid
-        time.sleep(0.3)  # let it finish putting /dev/null on fd 1 after printing the port
+        # the port is printed before /dev/null goes on fd 1
+        assert wait_for(lambda: os.readlink("/proc/%d/fd/1" % pid) == "/dev/null")
         fds = set(map(int, os.listdir("/proc/%d/fd" % pid)))
         lowest_free = min(set(range(len(fds) + 1)) - fds)
         soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, hard))
         waiting = server.connect()  # accept() now fails with EMFILE
-        time.sleep(0.5)
+        server.wait_log("unable to accept: ")
+        # A window to measure in, not a wait: a daemon that spins on a
+        # listener it cannot accept from burns the whole 2 s, a paused one
+        # next to nothing.
         before = _cpu(pid)
         time.sleep(2)
         used = _cpu(pid) - before
-        assert used < 0.5, "daemon burned %.2fs CPU in 2s" % used
+        assert used < 1.0, "daemon burned %.2fs CPU in 2s" % used
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
         waiting.close()
-        time.sleep(EMFILE_PAUSE + 0.2)
         try:
-            answer = server.talk()
+            answer = server.talk(timeout=EMFILE_PAUSE + 10)  # served once the pause ends
         except OSError as exc:
             answer = exc
     finally:
@@ -212,13 +212,14 @@ def test_sigterm_during_load(mode):
     threads = [threading.Thread(target=load) for _ in range(4)]
     for thread in threads:
         thread.start()
-    time.sleep(1.0)
-    code, log = server.stop(settle=0)
-    stop.set()
-    for thread in threads:
-        thread.join(10)
+    try:
+        assert wait_for(lambda: served.count(b"hi\n") >= 10, timeout=30)
+    finally:
+        code, log = server.stop()
+        stop.set()
+        for thread in threads:
+            thread.join(10)
     assert code == 0
-    assert served.count(b"hi\n") > 10
     assert set(served) <= {b"hi\n", b""}
 
 
@@ -267,3 +268,21 @@ def test_a_program_named_like_a_stage_is_not_replaced(tmp_path, by_path):
         assert server.talk() == b"not netchain\n"
     finally:
         server.stop()
+
+
+def test_a_denied_connection_is_logged_in_both_modes(mode, tmp_path):
+    """At -v2 the log names the client and why, fused or not; a per-IP
+    limit reads differently from a stage's refusal."""
+    root = tmp_path / "rules"
+    server = serve(mode, ["-v2", "-C", "1"],
+                   prog("tcpserver-access") + ["-H", "-i", str(root), "sh", "-c", "exec cat"])
+    try:
+        assert server.talk() == b""  # no rules: denied
+        reason = "by tcpserver-access exitcode 1" if mode == [] else " 127.0.0.1 exitcode 1"
+        server.wait_log(reason)
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    line = [l for l in log.splitlines() if reason in l][0]
+    assert line.startswith("tcpserverd: info: ")
+    assert ("refused 127.0.0.1 port " in line) == (mode == [])
