@@ -1,5 +1,7 @@
 """tcprulescheck against Debian's ucspi-tcp 0.88 tcprulescheck."""
 
+import os
+
 import pytest
 
 from conftest import need, run, run_ref, strip_prog
@@ -33,10 +35,12 @@ def test_same_explanation(compiled, query):
     assert mine.returncode == 0
 
 
-@pytest.mark.parametrize("damage", ["missing", "truncated"])
+@pytest.mark.parametrize("damage", ["missing", "truncated", "fifo"])
 def test_unreadable_cdb_same_message(tmp_path, damage):
     need("tcprulescheck")
     path = tmp_path / "r.cdb"
+    if damage == "fifo":
+        os.mkfifo(path)  # must not block: both answer 111 at once
     if damage == "truncated":
         assert run_ref("tcprules", path, tmp_path / "t", input=CORPUS["manual"]).returncode == 0
         path.write_bytes(path.read_bytes()[:100])

@@ -9,7 +9,7 @@ from conftest import run
 from fakes import FakeDNS
 from servers import prog, serve
 from netchain import cdbfile, ruletree
-from netchain.rule import DENY, Rule
+from netchain.rule import DENY, Rule, encode
 
 SHOW = ["sh", "-c", 'echo "${GREETING-unset} ${TCPREMOTEHOST-unset} $TCPREMOTEIP"']
 ALONE = {"TCPREMOTEIP": "127.0.0.1", "TCPLOCALIP": "127.0.0.1", "TCPREMOTEPORT": "1",
@@ -223,3 +223,80 @@ def test_names_are_looked_up_by_default_local_one_too(tmp_path):
     result = run("tcpserver-access", "-i", root, "sh", "-c", 'echo "$TCPREMOTEHOST $TCPLOCALHOST"', env=env)
     dns.close()
     assert (result.returncode, result.stdout) == (0, b"me.example here.example\n")
+
+
+def _rewrite_in_place(path, versions, rounds, stop):
+    """Truncate and rewrite path (as cp does), in two writes a round."""
+    import itertools
+    for _, content in zip(range(rounds), itertools.cycle(versions)):
+        if stop.is_set():
+            return
+        with open(path, "r+b") as handle:
+            handle.truncate(0)
+            handle.write(content[:len(content) // 2])
+            handle.flush()
+            handle.write(content[len(content) // 2:])
+
+
+@pytest.mark.parametrize("front_end", ["access", "tcpserver"])
+def test_rules_rewritten_in_place_never_kill_the_daemon(tmp_path, front_end):
+    """cp new.cdb rules.cdb while serving: a connection may be dropped, the
+    daemon never dies (a mapped file cut short would raise SIGBUS)."""
+    import threading
+    from servers import Served
+    versions = []
+    for number, greeting in enumerate((b"one", b"two" * 300)):
+        path = tmp_path / ("v%d.cdb" % number)
+        if front_end == "access":
+            with open(path, "wb") as handle:
+                cdbfile.write_records(handle, [(b"ip4/127.0.0.1_32", encode(allow(GREETING=greeting.decode())))])
+        else:
+            text = b'127.0.0.1:allow,GREETING="' + greeting + b'"\n'
+            assert run("tcprules", path, tmp_path / "t.tmp", input=text).returncode == 0
+        versions.append(path.read_bytes())
+    cdb = tmp_path / "rules.cdb"
+    cdb.write_bytes(versions[0])
+    if front_end == "access":
+        server = serve([], [], prog("tcpserver-access") + ["-H", "-x", str(cdb)] + SHOW)
+    else:
+        server = Served(prog("tcpserver") + ["-1", "-HRl0", "-x", str(cdb), "127.0.0.1", "0"] + SHOW)
+    stop = threading.Event()
+    writer = threading.Thread(target=_rewrite_in_place, args=(cdb, versions, 3000, stop))
+    answers = set()
+    try:
+        writer.start()
+        for _ in range(150):
+            answers.add(server.talk(timeout=10).split(b" ")[0])
+        stop.set()
+        writer.join(30)
+        assert server.proc.poll() is None
+        cdb.write_bytes(versions[0])
+        assert server.talk().startswith(b"one ")
+    finally:
+        stop.set()
+        code, log = server.stop()
+    assert code == 0
+    assert answers <= {b"one", b"two" * 300, b""}
+
+
+@pytest.mark.parametrize("where", ["cdb", "env", "exec"])
+def test_a_fifo_never_blocks_the_daemon(mode, tmp_path, where):
+    root = tree(tmp_path, {"ip4/127.0.0.1_32": allow(GREETING="hi")})
+    if where == "cdb":
+        os.mkfifo(tmp_path / "rules.cdb")
+        rules = ["-x", str(tmp_path / "rules.cdb")]
+    else:
+        fifo = os.path.join(root, "ip4", "127.0.0.1_32", "env/GREETING" if where == "env" else "exec")
+        if os.path.exists(fifo):
+            os.unlink(fifo)
+        os.mkfifo(fifo)
+        rules = ["-i", root]
+    server = serve(mode, [], prog("tcpserver-access") + ["-H"] + rules + SHOW)
+    try:
+        for _ in range(2):
+            assert server.talk(timeout=10) == b""  # dropped (111) at once, every time
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    assert "tcpserver-access: fatal: unable to " in log
+    assert "not a regular file" in log or "invalid argument" in log
