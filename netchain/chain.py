@@ -29,15 +29,18 @@ class Context:
         self.pid = pid          # this process's pid in exec mode; None in-process
         self.child_lines = []   # fused: lines waiting for the spawned pid
 
-    def log_child(self, head, tail):
-        """Log the line head + PID + tail, PID naming the connection's process.
+    def log_child(self, head, tail=None):
+        """Log the line head + PID + tail, PID naming the connection's
+        process (tail None: the line is head alone, kept in order with the
+        others).
 
         In exec mode that is us; in-process the daemon writes the line once
-        it knows the pid of the program it spawns (0 if none).  The parts
-        are joined, never used as a template: they hold network text.
+        it knows the pid of the program it spawns (0 if none), in its place
+        among the daemon's own lines.  The parts are joined, never used as a
+        template: they hold network text.
         """
         if self.pid is not None:
-            self.log("%s%d%s" % (head, self.pid, tail))
+            self.log(join_child_line(head, tail, self.pid))
         else:
             self.child_lines.append((head, tail))
 
@@ -73,6 +76,11 @@ class Context:
             self.env[name] = value
 
 
+def join_child_line(head, tail, pid):
+    """The text of a log_child line for pid."""
+    return head if tail is None else "%s%d%s" % (head, pid, tail)
+
+
 def apply_rule_env(env, changes):
     """Apply a rule's (name, value-or-None) changes to an env dict."""
     for name, value in changes:
@@ -105,12 +113,12 @@ def exec_into(argv, env):
     restore_signals()
     try:
         os.execvpe(argv[0], argv, env)
-    except FileNotFoundError:
-        raise errors.NetchainError("unable to exec %s: No such file or directory"
-                                   % argv[0], errors.NOT_FOUND) from None
     except OSError as exc:
-        raise errors.NetchainError("unable to exec %s: %s" % (argv[0], exc.strerror),
-                                   errors.NOT_EXECUTABLE) from None
+        failure = errors.NetchainError(
+            "unable to exec %s: %s" % (argv[0], exc.strerror),
+            errors.NOT_FOUND if isinstance(exc, FileNotFoundError) else errors.NOT_EXECUTABLE)
+        failure.errno = exc.errno
+        raise failure from None
 
 
 def run_alone(module, argv):

@@ -36,8 +36,9 @@ class Outcome:
     """What the stages decided: argv to spawn (None: drop), lines, exit
     code, and the stage that dropped the connection."""
 
-    def __init__(self, argv, lines=(), code=0, stage=None):
+    def __init__(self, argv, lines=(), code=0, stage=None, spawn_error=None):
         self.argv, self.lines, self.code, self.stage = argv, lines, code, stage
+        self.spawn_error = spawn_error  # (program, OSError) when it could not start
 
 
 def stage_name(argv):

@@ -9,16 +9,24 @@ ID_MAX = (1 << 32) - 2    # uid_t/gid_t; (uid_t)-1 means 'no change'
 _DIGITS = frozenset("0123456789")
 
 
-def parse(argv, spec):
+def parse(argv, spec, djb=False):
     """Return (list of (flag, value), rest) for argv[1:]; UsageError if bad.
 
     Stops at the first non-option and honours '--', so the rest of argv
-    reaches the next program untouched.
+    reaches the next program untouched.  djb: the message is worded as
+    djb's sgetopt words it ('illegal option -- Z', 'option requires an
+    argument -- c'), to be printed before the usage line.
     """
     try:
         return getopt.getopt(argv[1:], spec)
     except getopt.GetoptError as exc:
-        raise errors.UsageError(str(exc)) from None
+        if not djb:
+            raise errors.UsageError(str(exc)) from None
+        missing = exc.opt and exc.opt in spec and spec[spec.index(exc.opt) + 1:][:1] == ":"
+        failure = errors.UsageError()
+        failure.first_line = "%s -- %s" % (
+            "option requires an argument" if missing else "illegal option", exc.opt)
+        raise failure from None
 
 
 def scan(text, what, low=0, high=INT_MAX):

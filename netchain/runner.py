@@ -25,6 +25,8 @@ def _say(line):
 def report(prog, usage, exc):
     """Print the message for exc and return its exit code."""
     if isinstance(exc, errors.UsageError):
+        if getattr(exc, "first_line", None):  # djb's order: the reason, then usage
+            _say("%s: %s\n" % (prog, exc.first_line))
         _say("%s: usage: %s\n" % (prog, usage))
         if str(exc):
             _say("%s: fatal: %s\n" % (prog, exc))

@@ -6,7 +6,8 @@ how it reads.  Lines go to fd 2 with one write each.
 
 import os
 
-from . import spawn
+from . import chain, spawn
+from .errstr import error_str
 
 
 def _write(line):
@@ -19,7 +20,7 @@ def _write(line):
 def _write_child_lines(lines, pid):
     """Stage lines (head, tail) waiting for the pid (see chain.Context.log_child)."""
     for head, tail in lines:
-        _write("%s%d%s" % (head, pid, tail))
+        _write(chain.join_child_line(head, tail, pid))
 
 
 class S6Log:
@@ -66,7 +67,10 @@ class S6Log:
         line names the client, the stage and its code (a per-IP limit of
         the daemon itself is the 'deny ... count' line instead)."""
         _write_child_lines(outcome.lines, 0)
-        if self.verbosity >= 2:
+        if outcome.spawn_error:
+            program, exc = outcome.spawn_error
+            self.warn("unable to spawn %s: %s" % (program, exc.strerror))
+        elif self.verbosity >= 2:
             self.info("refused %s port %d by %s exitcode %d"
                       % (ip, port, outcome.stage or "?", outcome.code))
             self.status(open_count)
@@ -106,6 +110,10 @@ class UcspiLog(S6Log):
         self.status(open_count + 1)
         self.info("pid 0 from %s" % ip)
         _write_child_lines(outcome.lines, 0)
+        if outcome.spawn_error and self.verbosity >= 1:
+            program, exc = outcome.spawn_error
+            _write("%s: warning: dropping connection, unable to run %s: %s"
+                   % (self.prog, program, error_str(exc.errno)))
         self.info("end 0 status %d" % (outcome.code << 8))
         self.status(open_count)
 

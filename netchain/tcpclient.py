@@ -47,12 +47,23 @@ class Config:
 
 
 def _address(host, resolver_env):
-    if host == "0":
+    """The address to connect to, as 0.88 reads host: '' and '0' are
+    127.0.0.1, '[1.2.3.4]' and '127.000.000.001' are addresses (each part
+    at most 255: 0.88 would wrap 256 to 0), IPv6 text as ucspi-tcp-ipv6;
+    anything else is a name for DNS."""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host in ("", "0"):
         return "127.0.0.1"
-    try:
-        return addr.canonical_ip(host)
-    except ValueError:
-        pass
+    parts = host.split(".")
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 and int(p) <= 255
+                               for p in parts):
+        return ".".join(str(int(p)) for p in parts)
+    if ":" in host:
+        try:
+            return addr.canonical_ip(host)
+        except ValueError:
+            pass
     found = dnsclient.addresses(dnsclient.make_resolver(resolver_env), host, 30)
     if not found:
         raise errors.SystemFailure("no IP address for %s" % host)
@@ -109,14 +120,27 @@ def environment(config, sock, env):
         env.pop(name, None)
     env.update(values)
     env.update({k: v for k, v in names.items() if v is not None})
+    if ":" in values["TCPREMOTEIP"]:
+        env["PROTO"] = "TCP6"  # as ucspi-tcp-ipv6's tcpclient: TCP* names kept
     return env
 
 
 def main(argv):
-    opts, rest = options.parse(argv, "46hHrRdDqQvi:p:T:l:t:")
+    opts, rest = options.parse(argv, "46hHrRdDqQvi:p:T:l:t:", djb=True)
     if len(rest) < 3:
         raise errors.UsageError()
     config = Config(opts)
+    try:
+        run(config, rest)
+    except errors.NetchainError as exc:
+        if config.verbosity == 0 and not isinstance(exc, errors.UsageError):
+            raise errors.NetchainError("", exc.code) from None  # -q: 0.88 says nothing
+        raise
+    return 0
+
+
+def run(config, rest):
+    """Connect and exec the program with fd 6 and 7 on the connection."""
     ip, port = _address(rest[0], os.environ), _port(rest[1])
     sock = connect(config, ip, port)
     if config.verbosity >= 2:
@@ -125,5 +149,8 @@ def main(argv):
     for fd in (6, 7):
         os.dup2(sock.fileno(), fd)
     sock.close()
-    chain.exec_into(rest[2:], env)
-    return 0
+    try:
+        chain.exec_into(rest[2:], env)
+    except errors.NetchainError as exc:
+        raise errors.SystemFailure("unable to run %s: %s"
+                                   % (rest[2], error_str(getattr(exc, "errno", 0)))) from None

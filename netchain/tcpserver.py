@@ -4,21 +4,24 @@
               [ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ]
               host port program...
 
-Translates its options into
-    tcpserver-bind ... host port tcpserverd -L ucspi ... tcpserver-rules ... program
-and execs it; it does no socket work itself.
+Binds the port itself (so that its errors read as ucspi-tcp's: 'unable to
+bind: address already used'), drops privileges, then execs
+    tcpserverd -L ucspi ... tcpserver-rules ... program
+with the listening socket on fd 0.
 """
 
 import os
 import shutil
 import sys
 
-from . import chain, errors, options
+from . import chain, errors, options, privs, tcpserver_bind
+from .errstr import error_str
 
 PROG = "tcpserver"
 USAGE = ("tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]"
          " [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program")
 # Debian's ucspi-tcp-ipv6 adds -4, -6 and -I interface; accepted here too.
+SPEC = "461UXpPhHrRoOdDqQvc:C:x:B:g:u:b:l:t:I:"
 
 
 def program(name):
@@ -37,47 +40,63 @@ def _last(opts, *flags):
 
 def per_ip_limit(values):
     """-C, else MAXCONIP (ucspi-tcp6), else MAXPERIP (indimail), else None."""
-    for text, name in ((values.get("-C"), "-C"), (os.environ.get("MAXCONIP"), "MAXCONIP"),
-                       (os.environ.get("MAXPERIP"), "MAXPERIP")):
-        if text is not None:
-            return options.scan(text, name, 1)
+    if "-C" in values:
+        return options.number(values["-C"], "-C", 1)
+    for name in ("MAXCONIP", "MAXPERIP"):
+        if os.environ.get(name) is not None:
+            return options.scan(os.environ[name], name, 1)
     return None
 
 
+class Plan:
+    """What a tcpserver command line asks for: where to listen, as whom,
+    and the chain to exec with the listening socket on fd 0."""
+
+    def __init__(self, argv):
+        opts, rest = options.parse(argv, SPEC, djb=True)
+        if len(rest) < 3:
+            raise errors.UsageError()
+        values = dict(opts)
+        self.verbosity = {"-q": 0, "-Q": 1, "-v": 2}[_last(opts, "-q", "-Q", "-v") or "-Q"]
+        self.host = listen_host(rest[0], opts, values.get("-I"))
+        self.port = rest[1]
+        self.backlog = options.number(values["-b"], "-b") if "-b" in values else -1
+        self.ids = ("-U" in values, values.get("-u"), values.get("-g"))
+        for flag in ("-u", "-g"):
+            if flag in values:
+                options.number(values[flag], flag, 0, options.ID_MAX)
+        self.chain = self._daemon(opts, values) + self._child(opts, values) + ["--"] + rest[2:]
+
+    def _daemon(self, opts, values):
+        limit = options.number(values.get("-c", "40"), "-c", 1)
+        daemon = program("tcpserverd") + ["-L", "ucspi", "-N", PROG, "-v", str(self.verbosity),
+                                          "-c", str(limit)]
+        if "-1" in values:
+            daemon.append("-1")
+        perip = per_ip_limit(values)
+        if perip is not None:
+            daemon += ["-C", str(perip)]
+        return daemon
+
+    def _child(self, opts, values):
+        child = program("tcpserver-rules") + ["-v", str(self.verbosity)]
+        for group in (("-h", "-H"), ("-p", "-P"), ("-r", "-R"), ("-d", "-D")):
+            chosen = _last(opts, *group)
+            if chosen:
+                child.append(chosen)
+        if "-X" in values:
+            child.append("-X")
+        for flag in ("-x", "-B", "-l"):
+            if flag in values:
+                child += [flag, values[flag]]
+        if "-t" in values:
+            child += ["-t", str(options.number(values["-t"], "-t"))]
+        return child
+
+
 def translate(argv):
-    """The chain argv for a tcpserver command line."""
-    opts, rest = options.parse(argv, "461UXpPhHrRoOdDqQvc:C:x:B:g:u:b:l:t:I:")
-    if len(rest) < 3:
-        raise errors.UsageError()
-    values = dict(opts)
-    host, port, prog = rest[0], rest[1], rest[2:]
-    verbosity = {"-q": 0, "-Q": 1, "-v": 2}[_last(opts, "-q", "-Q", "-v") or "-Q"]
-    limit = options.number(values.get("-c", "40"), "-c", 1)
-    bind = program("tcpserver-bind")
-    for flag, high in (("-u", options.ID_MAX), ("-g", options.ID_MAX), ("-b", options.INT_MAX)):
-        if flag in values:
-            bind += [flag, str(options.number(values[flag], flag, 0, high))]
-    if "-U" in values:
-        bind.append("-U")
-    daemon = program("tcpserverd") + ["-L", "ucspi", "-N", PROG, "-v", str(verbosity), "-c", str(limit)]
-    if "-1" in values:
-        daemon.append("-1")
-    perip = per_ip_limit(values)
-    if perip is not None:
-        daemon += ["-C", str(perip)]
-    child = program("tcpserver-rules") + ["-v", str(verbosity)]
-    for group in (("-h", "-H"), ("-p", "-P"), ("-r", "-R"), ("-d", "-D")):
-        chosen = _last(opts, *group)
-        if chosen:
-            child.append(chosen)
-    if "-X" in values:
-        child.append("-X")
-    for flag in ("-x", "-B", "-l"):
-        if flag in values:
-            child += [flag, values[flag]]
-    if "-t" in values:
-        child += ["-t", str(options.number(values["-t"], "-t"))]
-    return bind + [listen_host(host, opts, values.get("-I")), port] + daemon + child + ["--"] + prog
+    """The chain argv for a tcpserver command line (after the bind)."""
+    return Plan(argv).chain
 
 
 def listen_host(host, opts, interface):
@@ -104,7 +123,43 @@ def _has_ipv6():
         return False
 
 
+def _port_number(text):
+    if text.isascii() and text.isdigit():
+        return options.number(text, "port", 0, 65535)
+    import socket
+
+    try:
+        return socket.getservbyname(text, "tcp")
+    except OSError:
+        raise errors.SystemFailure("unable to figure out port number for %s" % text) from None
+
+
+def bind(plan):
+    """The listening socket, or ucspi-tcp's fatal errors (111)."""
+    port = _port_number(plan.port)
+    try:
+        family, sockaddr = tcpserver_bind.resolve(plan.host, str(port))
+    except errors.NetchainError:
+        raise errors.SystemFailure("temporarily unable to figure out IP address for %s"
+                                   % plan.host) from None
+    try:
+        return tcpserver_bind.bound_socket(family, sockaddr, plan.backlog)
+    except OSError as exc:
+        raise errors.SystemFailure("unable to bind: %s" % error_str(exc.errno)) from None
+
+
 def main(argv):
-    argv_chain = translate(argv)
-    chain.exec_into(argv_chain, dict(os.environ))
+    plan = Plan(argv)
+    try:
+        from_env, uid, gid = plan.ids
+        ids = privs.parse_ids(uid, gid, None, from_env)
+        sock = bind(plan)
+    except errors.NetchainError as exc:
+        if plan.verbosity == 0:  # -q: 0.88 says nothing, even when fatal
+            raise errors.NetchainError("", exc.code) from None
+        raise
+    os.dup2(sock.fileno(), 0)  # dup2 makes fd 0 inheritable
+    sock.close()
+    privs.drop(*ids)
+    chain.exec_into(plan.chain, dict(os.environ))
     return 0

@@ -37,8 +37,8 @@ def resolve(host, port_text, family=None):
     return infos[0][0], infos[0][4]
 
 
-def listen(family, sockaddr, backlog=-1, reuse=True, dual_stack=True):
-    """A bound, listening, blocking socket."""
+def bound_socket(family, sockaddr, backlog=-1, reuse=True, dual_stack=True):
+    """A bound, listening, blocking socket; OSError if it cannot be had."""
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         if reuse:
@@ -48,11 +48,19 @@ def listen(family, sockaddr, backlog=-1, reuse=True, dual_stack=True):
                             0 if dual_stack and sockaddr[0] == "::" else 1)
         sock.bind(sockaddr)
         sock.listen(socket.SOMAXCONN if backlog < 0 else backlog)
-    except OSError as exc:
+    except OSError:
         sock.close()
+        raise
+    return sock
+
+
+def listen(family, sockaddr, backlog=-1, reuse=True, dual_stack=True):
+    """bound_socket(), its failure worded for tcpserver-bind (111)."""
+    try:
+        return bound_socket(family, sockaddr, backlog, reuse, dual_stack)
+    except OSError as exc:
         raise errors.SystemFailure("unable to bind to %s port %s: %s"
                                    % (sockaddr[0], sockaddr[1], exc.strerror)) from None
-    return sock
 
 
 def main(argv):

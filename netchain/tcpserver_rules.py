@@ -97,27 +97,53 @@ def _names(config, ctx):
     return local, remote, info
 
 
-def _rule(config, ip, host, info):
+DROP = LOG_NAME + ": warning: dropping connection, "
+
+
+def _drop(config, ctx, reason):
+    """End the connection as tcpserver's child does: the warning (unless
+    -q), then exit 111 with nothing more said."""
+    if config.verbosity >= 1:
+        ctx.log_child(DROP + reason)
+    raise errors.NetchainError("", errors.TEMPORARY)
+
+
+def _rule(config, ctx, ip, host, info):
     if config.rules is None:
         return rules.rulemod.ALLOW
     try:
         backend = config.rules.current()
         return rules.lookup_djb(backend, ip, host, info).rule
     except errors.CorruptRules:
-        raise errors.SystemFailure("unable to read %s: protocol error" % config.rules_path) from None
+        _drop(config, ctx, "unable to read %s: protocol error" % config.rules_path)
     except errors.SystemFailure as exc:
         number = getattr(exc, "errno", 0)
         if config.allow_missing and number == errno.ENOENT:
             return rules.rulemod.ALLOW
-        raise errors.SystemFailure("unable to read %s: %s"
-                                   % (config.rules_path, error_str(number))) from None
+        _drop(config, ctx, "unable to read %s: %s" % (config.rules_path, error_str(number)))
+
+
+def _banner_and_delay(config, ctx):
+    """TCP_NODELAY and the banner come first, before any lookup and before
+    the rules, as in tcpserver.c: a client dropped later still gets it."""
+    try:
+        if config.nodelay:
+            ctx.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if config.banner:
+            ctx.socket().sendall(config.banner)
+    except OSError as exc:
+        if config.banner:
+            _drop(config, ctx, "unable to print banner: %s" % error_str(exc.errno))
 
 
 def step(config, ctx, argv):
+    """tcpserver's child for one connection: the argv to run, or an exit
+    (100 denied, 111 dropped) with tcpserver's own log lines."""
     tcp_env.fill_from_socket(ctx)
     env = ctx.env
+    _banner_and_delay(config, ctx)
     local, remote, info = _names(config, ctx)
-    found = _rule(config, env["TCPREMOTEIP"], remote, info)
+    found = _rule(config, ctx, env["TCPREMOTEIP"], remote, info)
     if found.allow and _over_rule_limit(found, env):
         found = rules.rulemod.DENY
     if config.verbosity >= 2:
@@ -132,13 +158,6 @@ def step(config, ctx, argv):
     if _is_ipv6_socket(ctx):
         set_ipv6_variables(env, local, remote, info)
     chain.apply_rule_env(env, found.environment_changes())  # applied last: rules win
-    try:
-        if config.nodelay:
-            ctx.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if config.banner:
-            ctx.socket().sendall(config.banner)
-    except OSError:
-        pass  # ucspi-tcp ignores a failed banner write too
     return argv
 
 
@@ -184,4 +203,14 @@ def set_ipv6_variables(env, local, remote, info):
 
 
 def main(argv):
-    return chain.run_alone(sys.modules[__name__], argv)
+    config, rest = parse(argv)
+    try:
+        return chain.run_alone(sys.modules[__name__], argv)
+    except errors.NetchainError as exc:
+        number = getattr(exc, "errno", None)
+        if number is None:
+            raise
+        # the exec of the program failed: tcpserver's words, exit 111
+        if config.verbosity >= 1:
+            sys.stderr.write("%sunable to run %s: %s\n" % (DROP, rest[0], error_str(number)))
+        raise errors.NetchainError("", errors.TEMPORARY) from None

@@ -217,7 +217,8 @@ class Server:
             try:
                 pid = spawn.spawn(outcome.argv, env, accepted.fd, self.reset_signals)
             except OSError as exc:
-                self.log.warn("unable to spawn %s: %s" % (outcome.argv[0], exc.strerror))
+                outcome = fuse.Outcome(None, outcome.lines, errors.TEMPORARY,
+                                       spawn_error=(outcome.argv[0], exc))
         os.close(accepted.fd)
         if pid is None:
             self._release(accepted.remote_ip)

@@ -1,5 +1,7 @@
 """tcpclient side by side with Debian's tcpclient, against a local server."""
 
+import subprocess
+
 import pytest
 
 from conftest import need, run, run_ref
@@ -70,3 +72,50 @@ def test_host_name_through_fake_dns(echo_server):
     assert (result.returncode, result.stdout) == (0, b"127.0.0.1\n")
     assert missing.returncode == 111
     assert missing.stderr == b"tcpclient: fatal: no IP address for nothing.example\n"
+
+
+@pytest.mark.parametrize("host", ["[127.0.0.1]", "127.000.000.001", "", "0"])
+def test_host_forms_as_ucspi_tcp(echo_server, host):
+    need("tcpclient")
+    args = ["-HRl0", host, str(echo_server.port), "sh", "-c", "echo $TCPREMOTEIP"]
+    mine, ref = run("tcpclient", *args), run_ref("tcpclient", *args)
+    assert (mine.returncode, mine.stdout) == (ref.returncode, ref.stdout) == (0, b"127.0.0.1\n")
+
+
+@pytest.mark.parametrize("args", [["-q", "-HR", "127.0.0.1", "1", "true"],
+                                  ["-q", "-HR", "127.0.0.1", "nosuchport", "true"],
+                                  ["-Z"], ["-T"]])
+def test_quiet_and_option_errors_as_ucspi_tcp(args):
+    need("tcpclient")
+    mine, ref = run("tcpclient", *args), run_ref("tcpclient", *args)
+    assert (mine.returncode, mine.stderr) == (ref.returncode, ref.stderr)
+
+
+@pytest.mark.parametrize("program", ["/nonexistent/prog", "nonexistentprog"])
+def test_missing_program_as_ucspi_tcp(echo_server, program):
+    need("tcpclient")
+    args = ["-HRl0", "127.0.0.1", str(echo_server.port), program]
+    mine, ref = run("tcpclient", *args), run_ref("tcpclient", *args)
+    assert (mine.returncode, mine.stderr) == (ref.returncode, ref.stderr)
+    assert mine.stderr == b"tcpclient: fatal: unable to run %s: file does not exist\n" % program.encode()
+
+
+UCSPI6_CLIENT = __import__("os").path.join(__import__("conftest").ROOT, ".ci", "ref", "ucspi-tcp-ipv6",
+                                          "usr", "bin", "tcpclient")
+
+
+def test_ipv6_server_as_ucspi_tcp_ipv6():
+    import os
+    if not os.path.exists(UCSPI6_CLIENT):
+        pytest.skip("Debian's ucspi-tcp-ipv6 not unpacked in .ci/ref (see .ci/run)")
+    server = serve([], [], ["sh", "-c", "echo hi"], host="::1")
+    show = ["sh", "-c", 'echo "$PROTO $TCPLOCALIP $TCPREMOTEIP $TCPREMOTEPORT ${TCPLOCALHOST-u} '
+            '${TCP6LOCALIP-u} ${TCP6REMOTEIP-u}"']
+    try:
+        args = ["-HRl0", "::1", str(server.port)] + show
+        mine = run("tcpclient", *args)
+        ref = subprocess.run([UCSPI6_CLIENT] + args, capture_output=True, timeout=30)
+    finally:
+        server.stop()
+    assert (mine.returncode, mine.stdout) == (ref.returncode, ref.stdout)
+    assert mine.stdout.startswith(b"TCP6 ::1 ::1 %d 0 u u" % server.port)

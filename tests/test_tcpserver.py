@@ -159,23 +159,68 @@ def test_per_ip_limit_from_a_rule(tmp_path, variable):
     assert "tcpserver: deny " in log
 
 
-@pytest.mark.parametrize("damage,flags,expected", [
-    ("missing", [], b"unable to read %s: file does not exist"),
-    ("missing", ["-X"], None),                      # -X: no rules file allows
-    ("truncated", ["-X"], b"unable to read %s: protocol error"),
-])
-def test_unreadable_rules(tmp_path, damage, flags, expected):
+def _served_both(opts, program, clients=1, data=b""):
+    """(answers, normalised log) of ours and Debian's tcpserver with opts."""
+    need("tcpserver")
+    results = []
+    for argv in (prog("tcpserver"), ["tcpserver"]):
+        server = Served(argv + ["-1"] + opts + ["127.0.0.1", "0"] + program)
+        try:
+            answers = []
+            for number in range(1, clients + 1):
+                answers.append(server.talk(data))
+                if "-v" in opts:
+                    server.wait_log("tcpserver: end ", count=number)
+        finally:
+            code, log = server.stop()
+        results.append((answers, normalise(log, server.port)))
+    return results
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "broken-hash"])
+@pytest.mark.parametrize("verbosity", ["-v", "-Q", "-q"])
+def test_unreadable_rules_drop_the_connection_as_ucspi_tcp(tmp_path, damage, verbosity):
     path = tmp_path / "rules.cdb"
     if damage == "truncated":
         path.write_bytes(b"\0" * 100)
-    server = Served(prog("tcpserver") + ["-1", "-HRl0"] + flags + ["-x", str(path), "127.0.0.1", "0",
-                                                                  "echo", "in"])
-    try:
-        answer = server.talk()
-    finally:
-        code, log = server.stop()
-    if expected is None:
-        assert answer == b"in\n"
-    else:
-        assert answer == b""
-        assert ("tcpserver-rules: fatal: " + (expected % bytes(path)).decode()) in log
+    if damage == "broken-hash":  # ucspi-tcp allows on this file; we drop (documented)
+        assert run("tcprules", path, tmp_path / "t", input=b"1.2.3.4:deny\n").returncode == 0
+        data = bytearray(path.read_bytes())
+        data[-8:] = b"\xff" * 8
+        path.write_bytes(bytes(data))
+    ours, theirs = _served_both([verbosity, "-HRl0", "-B", "hello ", "-x", str(path)], ["echo", "in"])
+    assert ours[0] == [b"hello "]  # the banner comes before the rules
+    if damage != "broken-hash":
+        assert ours == theirs
+    reason = {"missing": "file does not exist"}.get(damage, "protocol error")
+    warning = "tcpserver: warning: dropping connection, unable to read %s: %s" % (path, reason)
+    assert (warning in ours[1]) == (verbosity != "-q")
+
+
+def test_minus_X_allows_without_a_rules_file(tmp_path):
+    ours, theirs = _served_both(["-X", "-HRl0", "-x", str(tmp_path / "none.cdb")], ["echo", "in"])
+    assert ours == theirs and ours[0] == [b"in\n"]
+
+
+def test_missing_program_logged_as_ucspi_tcp():
+    ours, theirs = _served_both(["-v", "-HRl0"], ["/nonexistent/program"])
+    assert ours == theirs
+    assert "dropping connection, unable to run /nonexistent/program: file does not exist" in ours[1]
+
+
+@pytest.mark.parametrize("args", [["-Z"], ["-c"], ["-q", "-Z"], ["-HR", "127.0.0.1", "nosuchport", "true"],
+                                  ["-q", "-HR", "127.0.0.1", "nosuchport", "true"]])
+def test_start_errors_match_ucspi_tcp(args):
+    need("tcpserver")
+    mine, ref = run("tcpserver", *args), run_ref("tcpserver", *args)
+    assert (mine.returncode, mine.stderr) == (ref.returncode, ref.stderr)
+
+
+@pytest.mark.parametrize("quiet", [[], ["-q"]])
+def test_port_in_use_matches_ucspi_tcp(quiet):
+    need("tcpserver")
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        args = quiet + ["-HR", "127.0.0.1", str(busy.getsockname()[1]), "true"]
+        mine, ref = run("tcpserver", *args), run_ref("tcpserver", *args)
+    assert (mine.returncode, mine.stderr) == (ref.returncode, ref.stderr)
+    assert mine.returncode == 111
