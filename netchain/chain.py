@@ -8,6 +8,7 @@ NetchainError otherwise).  main() runs both and execs; tcpserverd can run
 the steps in-process for every connection (doc/design.md section 5).
 """
 
+import errno
 import os
 import signal  # imported now: after a privilege drop the library may be unreadable
 import sys
@@ -103,6 +104,105 @@ def restore_signals():
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
+def netchain_program(argv):
+    """(name, words) of the netchain program argv starts, or (None, 1).
+
+    Recognised by what it is, never by its name alone: 'python -m netchain
+    NAME', or a file that is one of netchain's own launchers (a console
+    script or a bin/ launcher).  qmail's tcp-env, or a user's own
+    /usr/local/bin/connlimit, is another program and is run as one.
+    """
+    from . import PROGRAMS
+
+    if not argv:
+        return None, 1
+    if len(argv) > 3 and argv[1:3] == ["-m", "netchain"] and argv[3] in PROGRAMS:
+        return argv[3], 4
+    name = os.path.basename(argv[0])
+    if name in PROGRAMS and _is_launcher(argv[0], PROGRAMS[name]):
+        return name, 1
+    return None, 1
+
+
+def _is_launcher(command, module_name):
+    """True when command (a path, or a name found on PATH as exec would)
+    is a netchain launcher of module_name."""
+    import re
+    import shutil
+
+    path = command if "/" in command else shutil.which(command)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2048)
+    except (OSError, TypeError):
+        return False
+    pattern = rb"from netchain\.(entry import %s\b|runner import launch; launch\(\"%s\"\))"
+    return re.search(pattern % ((module_name.encode(),) * 2), head) is not None
+
+
+def prepare_next(argv):
+    """run() for the netchain program argv starts, prepared now; None when
+    argv starts another program (exec it instead).
+
+    Called before a privilege drop: the program's modules (and whatever its
+    prepare() loads) are read while they still can be, then run() goes on
+    in this same process after the drop.  An interpreter installed where
+    the service user cannot read it (a virtualenv under a private home)
+    then works, and one exec of Python is saved.
+    """
+    import importlib
+
+    from . import PROGRAMS, runner
+
+    name, words = netchain_program(argv)
+    if name is None:
+        return None
+    module = importlib.import_module("netchain." + PROGRAMS[name])
+    prog_argv = [name] + list(argv[words:])
+    prepare = getattr(module, "prepare", None)
+    if prepare is None:
+        return lambda: runner.run(module.PROG, module.USAGE, module.main, prog_argv)
+    try:
+        run = prepare(prog_argv)
+    except errors.NetchainError as exc:
+        code = runner.report(module.PROG, module.USAGE, exc)
+        return lambda: code
+    return lambda: runner.run(module.PROG, module.USAGE, lambda _: run(), prog_argv)
+
+
+def blocked_by(command):
+    """The file or directory that keeps this user from running command (a
+    script whose interpreter it cannot reach), or None."""
+    import shutil
+
+    path = command if "/" in command else shutil.which(command)
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            head = handle.readline(512)
+    except OSError:
+        return path
+    if not head.startswith(b"#!") or not head[2:].split():
+        return None
+    interpreter = os.path.realpath(os.fsdecode(head[2:].split()[0]))
+    parts = interpreter.split("/")
+    for end in range(2, len(parts)):
+        directory = "/".join(parts[:end])
+        if not os.access(directory, os.X_OK):
+            return directory
+    return None if os.access(interpreter, os.X_OK) else interpreter
+
+
+def exec_failure(command, exc):
+    """The reason command could not be run, naming what blocks it."""
+    blocker = blocked_by(command) if exc.errno in (errno.EACCES, errno.ENOENT) else None
+    if blocker is None:
+        return exc.strerror
+    return ("%s: uid %d cannot reach %s, which it needs; install netchain where the service"
+            " user can read it (see the README)" % (exc.strerror, os.getuid(), blocker))
+
+
 def exec_into(argv, env):
     """Replace this process with argv; raise 126/127 errors if we cannot."""
     try:
@@ -115,7 +215,7 @@ def exec_into(argv, env):
         os.execvpe(argv[0], argv, env)
     except OSError as exc:
         failure = errors.NetchainError(
-            "unable to exec %s: %s" % (argv[0], exc.strerror),
+            "unable to exec %s: %s" % (argv[0], exec_failure(argv[0], exc)),
             errors.NOT_FOUND if isinstance(exc, FileNotFoundError) else errors.NOT_EXECUTABLE)
         failure.errno = exc.errno
         raise failure from None

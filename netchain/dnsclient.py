@@ -16,6 +16,21 @@ class LookupFailed(errors.SystemFailure):
     """The DNS server failed or did not answer in time (not 'no name')."""
 
 
+def preload():
+    """Import what a lookup will need, now (dnspython imports record types
+    when it first meets them: after a privilege drop it may not be able
+    to)."""
+    import dns.exception
+    import dns.message
+    import dns.query
+    import dns.rdtypes.ANY.CNAME
+    import dns.rdtypes.ANY.PTR
+    import dns.rdtypes.IN.A
+    import dns.rdtypes.IN.AAAA
+    import dns.resolver
+    import dns.reversename  # noqa: F401
+
+
 def settings(environ=None):
     """(servers, port) from DNSCACHEIP and DNSCACHEPORT; servers is empty
     for the system's resolver.  BadInput (exit 100) when either is not

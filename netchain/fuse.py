@@ -42,37 +42,10 @@ class Outcome:
 
 
 def stage_name(argv):
-    """(name, words) of the netchain stage argv starts, or (None, 1).
-
-    Recognised by what it is, never by its name alone: 'python -m netchain
-    NAME', or a file that is one of netchain's own launchers (a console
-    script or a bin/ launcher).  qmail's tcp-env, or a user's own
-    /usr/local/bin/connlimit, is another program and is run as one.
-    """
-    if not argv:
-        return None, 1
-    if len(argv) > 3 and argv[1:3] == ["-m", "netchain"] and argv[3] in FUSABLE:
-        return argv[3], 4
-    name = os.path.basename(argv[0])
-    if name in FUSABLE and is_launcher(argv[0], FUSABLE[name]):
-        return name, 1
-    return None, 1
-
-
-def is_launcher(command, module_name):
-    """True when command (a path, or a name found on PATH as exec would)
-    is a netchain launcher of module_name."""
-    import re
-    import shutil
-
-    path = command if "/" in command else shutil.which(command)
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(2048)
-    except (OSError, TypeError):
-        return False
-    pattern = rb"from netchain\.(entry import %s\b|runner import launch; launch\(\"%s\"\))"
-    return re.search(pattern % ((module_name.encode(),) * 2), head) is not None
+    """(name, words) of the fusable netchain stage argv starts, or (None, 1);
+    see chain.netchain_program for how a program is recognised."""
+    name, words = chain.netchain_program(argv)
+    return (name, words) if name in FUSABLE else (None, 1)
 
 
 class Workers:

@@ -69,7 +69,7 @@ class S6Log:
         _write_child_lines(outcome.lines, 0)
         if outcome.spawn_error:
             program, exc = outcome.spawn_error
-            self.warn("unable to spawn %s: %s" % (program, exc.strerror))
+            self.warn("unable to spawn %s: %s" % (program, chain.exec_failure(program, exc)))
         elif self.verbosity >= 2:
             self.info("refused %s port %d by %s exitcode %d"
                       % (ip, port, outcome.stage or "?", outcome.code))

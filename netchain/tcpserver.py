@@ -160,6 +160,9 @@ def main(argv):
         raise
     os.dup2(sock.fileno(), 0)  # dup2 makes fd 0 inheritable
     sock.close()
+    daemon = chain.prepare_next(plan.chain)  # tcpserverd, loaded before the drop
     privs.drop(*ids)
+    if daemon is not None:
+        return daemon()
     chain.exec_into(plan.chain, dict(os.environ))
     return 0

@@ -84,6 +84,9 @@ def main(argv):
         sys.stdout.flush()
         os.dup2(devnull, 1)
         os.close(devnull)
+    next_program = chain.prepare_next(rest[2:])  # before the drop: see prepare_next
     privs.drop(*ids)
+    if next_program is not None:
+        return next_program()
     chain.exec_into(rest[2:], dict(os.environ))
     return 0

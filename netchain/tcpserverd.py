@@ -262,12 +262,29 @@ def announce(listener):
     os.close(devnull)
 
 
-def main(argv):
+def prepare(argv):
+    """Everything that reads files or imports code, done once: the options,
+    the fused stages (their modules, and DNS code if a stage looks names
+    up).  Returns run(), which serves.  tcpserver-bind calls this before it
+    drops privileges, so the daemon works from an interpreter the service
+    user cannot read (a virtualenv under a private home)."""
     config = Config(argv)
-    spawn.ensure_standard_fds()
     log = serverlog.make(config.style, config.name, config.verbosity, config.maxconn,
                          config.localmax)
     pipeline = fuse.build(config.prog, config.fuse, log)
+    if pipeline.blocking:
+        from . import dnsclient
+
+        dnsclient.preload()
+    return lambda: _run(config, log, pipeline)
+
+
+def main(argv):
+    return prepare(argv)()
+
+
+def _run(config, log, pipeline):
+    spawn.ensure_standard_fds()
     listener = listening_socket()
     server = Server(listener, config, pipeline, log)
     if config.announce:  # only now: everything the loop needs is open

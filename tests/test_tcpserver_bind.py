@@ -84,3 +84,57 @@ def test_exec_failure_codes(missing, code):
     result = run("tcpserver-bind", "127.0.0.1", "0", missing)
     assert result.returncode == code
     assert result.stderr.startswith(b"tcpserver-bind: fatal: unable to exec ")
+
+
+def _nobody_can_run_python():
+    """Whether uid 65534 can start this interpreter (not when it lives
+    under a private home, as with pyenv under /root)."""
+    import subprocess
+    import sys
+    try:
+        return subprocess.run([sys.executable, "-c", "0"], user=65534, group=65534,
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+DROP = ["-u", "65534", "-g", "65534"]
+WHO = ["sh", "-c", "id -u"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing ids needs root")
+@pytest.mark.parametrize("front_end", ["bind", "tcpserver"])
+def test_dropped_daemon_serves_from_any_install(front_end):
+    """The daemon continues in the process that dropped privileges, so it
+    serves even when the service user cannot read the interpreter."""
+    if front_end == "bind":
+        argv = prog("tcpserver-bind") + DROP + ["127.0.0.1", "0"] + prog("tcpserverd") + ["-1"] + \
+            prog("tcp-env") + ["-H"] + WHO
+    else:
+        argv = prog("tcpserver") + ["-1"] + DROP + ["-HRl0", "127.0.0.1", "0"] + WHO
+    server = Served(argv)
+    try:
+        assert server.talk() == b"65534\n"
+    finally:
+        assert server.stop()[0] == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing ids needs root")
+def test_exec_mode_names_the_file_the_user_cannot_reach():
+    argv = prog("tcpserver-bind") + DROP + ["127.0.0.1", "0"] + prog("tcpserverd") + ["-1", "-X"] + \
+        prog("tcp-env") + ["-H"] + WHO
+    server = Served(argv)
+    try:
+        answer = server.talk()
+        if _nobody_can_run_python():
+            assert answer == b"65534\n"
+        else:
+            assert answer == b""
+            server.wait_log("cannot reach ")
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    if answer == b"":
+        line = [l for l in log.splitlines() if "cannot reach" in l][0]
+        assert line.startswith("tcpserverd: warning: unable to spawn ")
+        assert "uid 65534 cannot reach /" in line
