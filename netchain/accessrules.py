@@ -13,6 +13,7 @@ Every edit builds the whole rule directory and renames it into place.
 """
 
 import os
+import re
 import sys
 
 from . import addr, errors, options, rule as rulemod, rulekeys, rules, ruletree, runner
@@ -24,8 +25,19 @@ USAGE = ("accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET"
          " | DIR compile CDB")
 
 
+NAME_MAX = 255          # one file name: a variable's env/ file, a rule directory
+HOST_MAX = 253          # a DNS name, without its root dot
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_HOST = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\Z")
+_LOOKS_NUMERIC = re.compile(r"[0-9.]+(/[0-9]*)?\Z")
+
+
 def target_key(target, say=None):
-    """The tree key for a TARGET; tells say() when it normalised a network."""
+    """The tree key for a TARGET; tells say() when it normalised a network.
+
+    BadInput for a target that is neither a valid address or network nor a
+    valid host name: '999.1.1.1' or '10.0.0.0/33' is a mistake, not a name.
+    """
     if target.startswith(("ip4/", "ip6/", "reversedns/")):
         kind, _, rest = target.partition("/")
         if kind == "reversedns":
@@ -36,6 +48,8 @@ def target_key(target, say=None):
     try:
         family, network, length, had_host_bits = addr.parse_network(target)
     except ValueError:
+        if _LOOKS_NUMERIC.match(target) or ":" in target or "/" in target:
+            raise errors.BadInput("not an address or network: %r" % (target,)) from None
         return _name_key(target)
     key = "ip%d/%s_%d" % (family, addr.format_ip(family, network), length)
     if had_host_bits and say:
@@ -44,16 +58,34 @@ def target_key(target, say=None):
 
 
 def _name_key(target):
+    """reversedns/NAME for a host name or domain: ASCII letters, digits,
+    '-' and '_' in labels of 1 to 63 (DNS gives nothing else: another name
+    could never match)."""
     name = rulekeys.usable_host_name(target.lower())
-    if name is None or not all(c.isalnum() or c in "-_." for c in name):
+    if (name is None or len(name) > HOST_MAX or not name.isascii()
+            or not all(_HOST.match(label) for label in name.split("."))):
         raise errors.BadInput("not an address, network or host name: %r" % (target,))
     return "reversedns/" + name
 
 
 def _env_name(name):
-    if not name or name.startswith(".") or "=" in name or "/" in name or "\0" in name:
-        raise errors.BadInput("invalid variable name: %r" % (name,))
+    """A variable name a shell can use: letters, digits and '_', not
+    starting with a digit, at most 255 bytes (it is a file name)."""
+    if not _VARIABLE.match(name) or len(name) > NAME_MAX:
+        raise errors.BadInput("invalid variable name: %r (letters, digits and _ only)"
+                              % (name[:60],))
     return name
+
+
+def _env_value(name, text):
+    """The bytes of -s NAME=VALUE; BadInput for what the file cannot keep."""
+    value = os.fsencode(text)
+    if b"\0" in value:
+        raise errors.BadInput("a value cannot contain a NUL byte")
+    if value.rstrip(b" \t\r") != value:
+        raise errors.BadInput("the value of %s ends with a blank, which the rules reader"
+                              " would drop: remove it" % name)
+    return value
 
 
 def parse_allow(args, say):
@@ -67,22 +99,21 @@ def parse_allow(args, say):
             name, sep, text = value.partition("=")
             if not sep:
                 raise errors.UsageError("-s needs NAME=VALUE (use NAME= for the empty string)")
-            env.append((_env_name(name), os.fsencode(text)))
+            env.append((_env_name(name), _env_value(name, text)))
         elif flag == "-u":
             env.append((_env_name(value), None))
         else:
             exec_text = os.fsencode(value)
     seen = set()
     for name, _ in env:
-        if name == "PROTO" or name.startswith("TCP"):
+        # TCPCONNMAX is read by connlimit and set by no server: no warning.
+        if name == "PROTO" or (name.startswith("TCP") and name != "TCPCONNMAX"):
             say("rule sets %s, which overrides what the server itself sets" % name)
         if name in seen:
             raise errors.BadInput("variable %s given twice" % name)
         seen.add(name)
     found = rulemod.Rule(True, tuple((os.fsencode(n), v) for n, v in env), exec_text)
     rulemod.encode(found)  # raises BadInput when too big for a record
-    if any(b"\0" in (v or b"") for _, v in found.env):
-        raise errors.BadInput("a value cannot contain a NUL byte")
     return rest[0], found
 
 
@@ -116,7 +147,8 @@ def _sort_key(key):
 
 
 def list_rules(root):
-    found = list(ruletree.walk(root)) if os.path.isdir(root) else []
+    found = list(ruletree.walk(root))  # a missing tree: 111, 'unable to opendir'
+
     return ["%s %s" % (key, describe(rule)) for key, rule in sorted(found, key=lambda kr: _sort_key(kr[0]))]
 
 
@@ -151,9 +183,11 @@ def _edit(root, command, args):
     try:
         if command == "remove":
             if not ruletree.remove_rule(root, key):
-                raise errors.Denied("no rule %s" % key)
+                raise errors.Denied("warning: no rule %s to remove" % key)
             return 0
-        ruletree.install_rule(root, key, found)
+        old = ruletree.install_rule(root, key, found)
+        if old is not None and old.allow != found.allow:
+            say("%s was %s, now %s" % (key, describe(old).split()[0], describe(found).split()[0]))
     except OSError as exc:
         raise errors.SystemFailure("unable to write rule %s in %s: %s"
                                    % (key, root, exc.strerror)) from None

@@ -184,8 +184,40 @@ def _renameat2_exchange():
     return exchange
 
 
+class _Editing:
+    """One editor at a time in a TYPE directory (an exclusive flock on it),
+    which makes it safe to remove what a killed editor left behind
+    (.new-*/.old-* directories) before going on."""
+
+    def __init__(self, type_dir):
+        self.type_dir = type_dir
+
+    def __enter__(self):
+        import fcntl
+
+        self.fd = os.open(self.type_dir, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        import shutil
+
+        for name in os.listdir(self.fd):
+            if name.startswith((".new-", ".old-")):
+                shutil.rmtree(os.path.join(self.type_dir, name), ignore_errors=True)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # releases the lock
+
+
+def _old_rule(target):
+    try:
+        return read_rule(target)
+    except (OSError, errors.NetchainError):
+        return None  # unreadable: replaced all the same
+
+
 def install_rule(root, key, found):
-    """Put found at ROOT/key, replacing what is there, atomically."""
+    """Put found at ROOT/key, replacing what is there, atomically; return
+    the rule it replaced (None if there was none)."""
     import shutil
     import tempfile
 
@@ -193,13 +225,16 @@ def install_rule(root, key, found):
     type_dir = os.path.join(root, key.split("/")[0])
     os.makedirs(type_dir, exist_ok=True)
     target = os.path.join(root, key)
-    staging = tempfile.mkdtemp(prefix=".new-", dir=type_dir)
-    try:
-        built = os.path.join(staging, "rule")
-        write_rule_dir(built, found)
-        _swap_into_place(built, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with _Editing(type_dir):
+        old = _old_rule(target)
+        staging = tempfile.mkdtemp(prefix=".new-", dir=type_dir)
+        try:
+            built = os.path.join(staging, "rule")
+            write_rule_dir(built, found)
+            _swap_into_place(built, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return old
 
 
 def _swap_into_place(built, target):
@@ -219,11 +254,14 @@ def remove_rule(root, key):
 
     check_key(key)
     target = os.path.join(root, key)
-    if not os.path.lexists(target):
+    if not os.path.isdir(os.path.dirname(target)):
         return False
-    graveyard = tempfile.mkdtemp(prefix=".old-", dir=os.path.dirname(target))
-    try:
-        os.rename(target, os.path.join(graveyard, "rule"))
-    finally:
-        shutil.rmtree(graveyard, ignore_errors=True)
+    with _Editing(os.path.dirname(target)):
+        if not os.path.lexists(target):
+            return False
+        graveyard = tempfile.mkdtemp(prefix=".old-", dir=os.path.dirname(target))
+        try:
+            os.rename(target, os.path.join(graveyard, "rule"))
+        finally:
+            shutil.rmtree(graveyard, ignore_errors=True)
     return True

@@ -71,13 +71,47 @@ def test_tcp_variable_warns(tmp_path):
     assert result.stderr.startswith(b"accessrules: warning: rule sets TCPREMOTEIP")
 
 
+def test_connlimit_variable_does_not_warn(tmp_path):
+    result = ar(tmp_path / "r", "allow", "-s", "TCPCONNMAX=3", "1.2.3.4")
+    assert (result.returncode, result.stderr) == (0, b"")
+
+
+def test_changing_deny_to_allow_is_said(tmp_path):
+    root = tmp_path / "r"
+    assert ar(root, "deny", "1.2.3.4").returncode == 0
+    result = ar(root, "allow", "1.2.3.4")
+    assert result.returncode == 0
+    assert result.stderr == b"accessrules: info: ip4/1.2.3.4_32 was deny, now allow\n"
+    assert ar(root, "allow", "-s", "A=1", "1.2.3.4").stderr == b""  # allow to allow: nothing to say
+
+
+def test_leftovers_of_a_killed_edit_are_cleaned(tmp_path):
+    root = tmp_path / "r"
+    assert ar(root, "deny", "1.2.3.4").returncode == 0
+    for name in (".new-abc", ".old-def"):
+        os.makedirs(root / "ip4" / name / "rule")
+    assert ar(root, "allow", "1.2.3.5").returncode == 0
+    assert sorted(os.listdir(root / "ip4")) == ["1.2.3.4_32", "1.2.3.5_32"]
+
+
 @pytest.mark.parametrize("args,code,prefix", [
     (["allow", "bad/name"], 100, b"accessrules: fatal: not an address"),
     (["allow", "-s", "A", "1.2.3.4"], 100, b"accessrules: usage: "),
     (["allow", "-s", "=x", "1.2.3.4"], 100, b"accessrules: fatal: invalid variable name"),
     (["allow", "-x", "y" * 5000, "1.2.3.4"], 100, b"accessrules: fatal: rule too big"),
     (["allow", "10.0.0.0/33"], 100, b"accessrules: fatal: not an address"),
-    (["remove", "1.2.3.4"], 1, b"accessrules: no rule ip4/1.2.3.4_32"),
+    (["remove", "1.2.3.4"], 1, b"accessrules: warning: no rule ip4/1.2.3.4_32 to remove"),
+    (["allow", "999.1.1.1"], 100, b"accessrules: fatal: not an address or network"),
+    (["allow", "1.2.3"], 100, b"accessrules: fatal: not an address or network"),
+    (["allow", "-s", "A B=1", "1.2.3.4"], 100, b"accessrules: fatal: invalid variable name"),
+    (["allow", "-s", "A\nB=1", "1.2.3.4"], 100, b"accessrules: fatal: invalid variable name"),
+    (["allow", "-s", "N" * 300 + "=1", "1.2.3.4"], 100, b"accessrules: fatal: invalid variable name"),
+    (["allow", "-s", "A=x ", "1.2.3.4"], 100, b"accessrules: fatal: the value of A ends with a blank"),
+    (["allow", "-s", "A=x\t", "1.2.3.4"], 100, b"accessrules: fatal: the value of A ends with a blank"),
+    (["allow", "b\u00fccher.example"], 100, b"accessrules: fatal: not an address, network or host name"),
+    (["allow", "a" * 64 + ".example"], 100, b"accessrules: fatal: not an address, network or host name"),
+    (["allow", ("a" * 60 + ".") * 5 + "x"], 100, b"accessrules: fatal: not an address, network or host name"),
+    (["list"], 111, b"accessrules: fatal: unable to opendir "),
     (["allow", "-s", "A=1", "-u", "A", "1.2.3.4"], 100, b"accessrules: fatal: variable A given twice"),
     (["allow", "-s", "A=1", "-s", "A=1", "1.2.3.4"], 100, b"accessrules: fatal: variable A given twice"),
     (["check", "nonsense"], 100, b"accessrules: fatal: not an IP address"),
