@@ -11,6 +11,7 @@ the steps in-process for every connection (doc/design.md section 5).
 import errno
 import os
 import signal  # imported now: after a privilege drop the library may be unreadable
+import socket
 import sys
 import time
 
@@ -49,10 +50,16 @@ class Context:
         """The connection as a socket object, on a dup of its fd (the fd
         itself goes on to the next program); close() releases it."""
         if self.sock is None:
-            import socket  # exec-mode programs that never touch the socket skip it
-
             self.sock = socket.socket(fileno=os.dup(self.fd))
         return self.sock
+
+    def greet(self, nodelay, banner):
+        """TCP_NODELAY if asked, then the banner (if any); OSError if the
+        socket refuses either."""
+        if nodelay:
+            self.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if banner:
+            self.socket().sendall(banner)
 
     def family(self):
         if self._family is None:

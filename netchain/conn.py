@@ -45,6 +45,19 @@ def tcp_variables(local_ip, local_port, remote_ip, remote_port):
             "TCPREMOTEIP": remote_ip, "TCPREMOTEPORT": str(remote_port)}
 
 
+def service_port(text):
+    """The port for text, a number (ASCII digits, 0..65535) or a service
+    name from /etc/services; None for a name that is not there."""
+    from . import options
+
+    if text.isascii() and text.isdigit():
+        return options.number(text, "port", 0, 65535)
+    try:
+        return socket.getservbyname(text, "tcp")
+    except OSError:
+        return None
+
+
 def check_endpoints(env, proto):
     """BadInput (exit 100) naming the first of ${proto}REMOTEIP,
     REMOTEPORT, LOCALIP, LOCALPORT that is missing or not valid."""

@@ -20,15 +20,12 @@ def preload():
     """Import what a lookup will need, now (dnspython imports record types
     when it first meets them: after a privilege drop it may not be able
     to)."""
-    import dns.exception
-    import dns.message
-    import dns.query
-    import dns.rdtypes.ANY.CNAME
-    import dns.rdtypes.ANY.PTR
-    import dns.rdtypes.IN.A
-    import dns.rdtypes.IN.AAAA
-    import dns.resolver
-    import dns.reversename  # noqa: F401
+    import importlib
+
+    for name in ("dns.exception", "dns.message", "dns.query", "dns.rdtypes.ANY.CNAME",
+                 "dns.rdtypes.ANY.PTR", "dns.rdtypes.IN.A", "dns.rdtypes.IN.AAAA",
+                 "dns.resolver", "dns.reversename"):
+        importlib.import_module(name)
 
 
 def settings(environ=None):

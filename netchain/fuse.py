@@ -13,7 +13,6 @@ never hold up an exit on SIGTERM.
 
 import collections
 import importlib
-import os
 import queue
 import socket
 import threading

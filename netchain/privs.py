@@ -26,7 +26,9 @@ def drop(uid, gid, groups):
     The runner's traceback module is imported first: once the ids change,
     an interpreter installed under a private home cannot import anything.
     """
-    import traceback  # noqa: F401  (kept loaded for the runner)
+    import importlib
+
+    importlib.import_module("traceback")  # kept loaded for the runner
 
     try:
         if groups is not None or gid is not None:

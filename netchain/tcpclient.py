@@ -71,12 +71,10 @@ def _address(host, resolver_env):
 
 
 def _port(text):
-    if text.isascii() and text.isdigit():
-        return options.number(text, "port", 0, 65535)
-    try:
-        return socket.getservbyname(text, "tcp")
-    except OSError:
-        raise errors.SystemFailure("unable to figure out port number for %s" % text) from None
+    port = conn.service_port(text)
+    if port is None:
+        raise errors.SystemFailure("unable to figure out port number for %s" % text)
+    return port
 
 
 def connect(config, ip, port):

@@ -35,7 +35,7 @@ def main(argv):
     try:
         lines = explain(args[0], env.get("TCPREMOTEIP", "0.0.0.0"),
                         env.get("TCPREMOTEHOST"), env.get("TCPREMOTEINFO"))
-    except cdbfile.CorruptCdb as exc:
+    except cdbfile.CorruptCdb:
         raise errors.SystemFailure("unable to read %s: protocol error" % args[0]) from None
     except OSError as exc:
         raise errors.SystemFailure("unable to read %s: %s"

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 
-from . import chain, errors, options, privs, tcpserver_bind
+from . import chain, conn, errors, options, privs, tcpserver_bind
 from .errstr import error_str
 
 PROG = "tcpserver"
@@ -124,14 +124,10 @@ def _has_ipv6():
 
 
 def _port_number(text):
-    if text.isascii() and text.isdigit():
-        return options.number(text, "port", 0, 65535)
-    import socket
-
-    try:
-        return socket.getservbyname(text, "tcp")
-    except OSError:
-        raise errors.SystemFailure("unable to figure out port number for %s" % text) from None
+    port = conn.service_port(text)
+    if port is None:
+        raise errors.SystemFailure("unable to figure out port number for %s" % text)
+    return port
 
 
 def bind(plan):

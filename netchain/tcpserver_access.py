@@ -15,7 +15,6 @@ three win: under -H a rule cannot set them); the rule's exec replaces
 prog (run with /bin/sh -c).  Denied: exit 1.
 """
 
-import socket
 import sys
 
 from . import chain, conn, dnsclient, errors, identclient, options, rules, tcp_env
@@ -169,10 +168,7 @@ def step(config, ctx, argv):
 
 def _prepare_socket(config, ctx):
     try:
-        if config.nodelay:
-            ctx.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if config.banner:
-            ctx.socket().sendall(config.banner)
+        ctx.greet(config.nodelay, config.banner)
     except OSError as exc:
         raise errors.SystemFailure("unable to write banner: %s" % exc.strerror) from None
 

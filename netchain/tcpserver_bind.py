@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 
-from . import chain, errors, options, privs
+from . import chain, conn, errors, options, privs
 
 PROG = "tcpserver-bind"
 USAGE = ("tcpserver-bind [ -d | -D ] [ -b backlog ] [ -1 ] [ -U | -u uid -g gid -G gidlist ]"
@@ -22,13 +22,9 @@ def resolve(host, port_text, family=None):
     """(family, sockaddr) to bind; names go through getaddrinfo."""
     if host == "0":
         host = "0.0.0.0"
-    if port_text.isascii() and port_text.isdigit():
-        port = options.number(port_text, "port", 0, 65535)
-    else:
-        try:
-            port = socket.getservbyname(port_text, "tcp")
-        except OSError:
-            raise errors.BadInput("unknown port: %s" % port_text) from None
+    port = conn.service_port(port_text)
+    if port is None:
+        raise errors.BadInput("unknown port: %s" % port_text)
     try:
         infos = socket.getaddrinfo(host, port, family or socket.AF_UNSPEC, socket.SOCK_STREAM,
                                    0, socket.AI_PASSIVE)

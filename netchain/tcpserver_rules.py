@@ -127,10 +127,7 @@ def _banner_and_delay(config, ctx):
     """TCP_NODELAY and the banner come first, before any lookup and before
     the rules, as in tcpserver.c: a client dropped later still gets it."""
     try:
-        if config.nodelay:
-            ctx.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if config.banner:
-            ctx.socket().sendall(config.banner)
+        ctx.greet(config.nodelay, config.banner)
     except OSError as exc:
         if config.banner:
             _drop(config, ctx, "unable to print banner: %s" % error_str(exc.errno))
