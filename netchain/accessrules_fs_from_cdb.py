@@ -5,11 +5,12 @@ temporary name beside DIR and renamed into place at the end, so a failed
 run leaves nothing half-made.
 """
 
+import errno
 import os
 import shutil
 import tempfile
 
-from . import cdbfile, errors, options, rule as rulemod, ruletree
+from . import cdbfile, errors, options, rule as rulemod, ruletree, runner
 
 PROG = "accessrules-fs-from-cdb"
 USAGE = "accessrules-fs-from-cdb dir cdbfile"
@@ -26,7 +27,7 @@ def unpack(cdb_path, root):
         for raw_key, value in reader.items():
             _unpack_record(built, raw_key, value)
         if os.path.lexists(root):
-            raise FileExistsError(17, os.strerror(17), root)
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), root)
         os.rename(built, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -34,14 +35,20 @@ def unpack(cdb_path, root):
 
 
 def _unpack_record(built, raw_key, value):
+    """Write one record; SystemFailure (111, as s6) for a key or value that
+    is not valid accessrules data.  A record of another type is skipped
+    with a warning, as s6 skips it."""
     key = os.fsdecode(bytes(raw_key))
-    ruletree.check_key(key)
     try:
+        if "\0" in key:
+            raise errors.BadInput("NUL byte in key")
+        ruletree.check_key(key)
         found = rulemod.decode(value)
-    except rulemod.BadRecord as exc:
-        raise errors.BadInput("invalid record %s: %s" % (key, exc)) from None
+    except (errors.BadInput, rulemod.BadRecord) as exc:
+        raise errors.SystemFailure("unable to handle cdb record %r: %s" % (key, exc)) from None
     if found is None:
-        raise errors.BadInput("invalid record %s: unknown type" % key)
+        runner.warn(PROG, "skipping record %r: not an allow or deny rule" % key)
+        return
     type_dir = os.path.join(built, key.split("/")[0])
     os.makedirs(type_dir, exist_ok=True)
     ruletree.write_rule_dir(os.path.join(built, key), found)
@@ -53,7 +60,7 @@ def main(argv):
         raise errors.UsageError()
     root, cdb_path = args[0], args[1]
     if os.path.lexists(root):
-        raise errors.SystemFailure("unable to mkdir %s: %s" % (root, os.strerror(17)))
+        raise errors.SystemFailure("unable to mkdir %s: %s" % (root, os.strerror(errno.EEXIST)))
     try:
         unpack(cdb_path, root)
     except FileExistsError as exc:

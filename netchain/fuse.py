@@ -99,6 +99,11 @@ class Pipeline:
         self.wake_r.setblocking(False)
         self.pool = Workers() if self.blocking else None
 
+    def close(self):
+        """Release the wake-up pair (the daemon leaves it to its exit)."""
+        self.wake_r.close()
+        self.wake_w.close()
+
     def start(self, accepted, env, finish):
         """Run the stages for one connection; then finish(accepted, env, Outcome)."""
         if not self.stages:

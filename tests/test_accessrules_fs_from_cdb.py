@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import need, run, run_ref
@@ -61,14 +63,32 @@ def test_corrupt_cdb_leaves_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["a", "a.cdb", "bad.cdb"]
 
 
-def test_hostile_key_is_refused(tmp_path):
+@pytest.mark.parametrize("record,s6_code", [
+    ((b"../../escape", b"D"), None),                    # s6 writes outside the tree: we refuse
+    ((b"ip4/1.2.3.4\0_32", b"D"), 111),                 # a NUL in the key
+    ((b"ip4/1.2.3.5_32", b"A\x00\x09X=1\x00\x00\x00"), 111),  # lengths that do not add up
+])
+def test_bad_record_is_111_and_leaves_nothing(tmp_path, record, s6_code):
     from netchain import cdbfile
     with open(tmp_path / "evil.cdb", "wb") as handle:
-        cdbfile.write_records(handle, [(b"ip4/1.2.3.4_32", b"D"), (b"../../escape", b"D")])
+        cdbfile.write_records(handle, [(b"ip4/1.2.3.4_32", b"D"), record])
     result = run(PROG, tmp_path / "b", tmp_path / "evil.cdb")
-    assert result.returncode == 100
-    assert result.stderr.startswith(b"accessrules-fs-from-cdb: fatal: invalid rule key")
+    assert result.returncode == 111
+    assert result.stderr.startswith(b"accessrules-fs-from-cdb: fatal: unable to handle cdb record ")
     assert sorted(os.listdir(tmp_path)) == ["evil.cdb"]
+    if s6_code is not None:
+        need("s6-accessrules-fs-from-cdb")
+        assert run_ref("s6-accessrules-fs-from-cdb", tmp_path / "s6", tmp_path / "evil.cdb").returncode == s6_code
+
+
+def test_record_of_another_type_is_skipped_as_s6(tmp_path):
+    from netchain import cdbfile
+    with open(tmp_path / "other.cdb", "wb") as handle:
+        cdbfile.write_records(handle, [(b"ip4/1.2.3.4_32", b"D"), (b"ip4/1.2.3.5_32", b"Z")])
+    result = run(PROG, tmp_path / "b", tmp_path / "other.cdb")
+    assert result.returncode == 0
+    assert result.stderr.startswith(b"accessrules-fs-from-cdb: warning: skipping record ")
+    assert os.listdir(tmp_path / "b" / "ip4") == ["1.2.3.4_32"]
 
 
 def test_usage():

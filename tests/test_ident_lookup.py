@@ -1,8 +1,10 @@
 """ident-lookup against a fake identd on loopback (IDENTPORT)."""
 
 import pytest
+from hypothesis import given, strategies as st
 
 from fakes import FakeIdentd, ident_answer
+from netchain import identclient
 from servers import prog, serve
 
 SHOW = ["sh", "-c", 'echo "${TCPREMOTEINFO-unset}"']
@@ -45,3 +47,25 @@ def test_strict_exit_codes(reply, code_text):
         code, log = server.stop(until=[code_text])
         identd.close()
     assert code == 0
+
+
+@given(st.binary(max_size=120), st.integers(0, 65535), st.integers(0, 65535))
+def test_answer_parser_fails_closed(line, remote, local):
+    """Any line: a user id without a control byte, or IdentFailed."""
+    try:
+        user = identclient.parse_answer(line, remote, local)
+    except identclient.IdentFailed:
+        return
+    data = user.encode("utf-8", "surrogateescape")
+    assert data and not any(b < 32 or b == 127 for b in data)
+
+
+@given(st.binary(max_size=60).filter(lambda u: u.strip(b" \t")))
+def test_well_formed_answers_are_read(user):
+    line = b"1234 , 25 : USERID : UNIX :" + user
+    try:
+        got = identclient.parse_answer(line, 1234, 25)
+    except identclient.IdentRejected:
+        assert any(b < 32 or b == 127 for b in user.lstrip(b" \t")[:512])
+        return
+    assert got.encode("utf-8", "surrogateescape") == user.lstrip(b" \t")[:512]

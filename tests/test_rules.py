@@ -4,7 +4,9 @@ import os
 
 import pytest
 
-from netchain import cdbfile, errors, rule, rules
+from hypothesis import given, strategies as st
+
+from netchain import cdbfile, djbrules, errors, rule, rules
 
 
 def write_cdb(path, records):
@@ -54,3 +56,23 @@ def test_a_corrupt_record_is_an_error_and_is_not_remembered(tmp_path):
         with pytest.raises(errors.CorruptRules):
             rules.lookup_ip(backend, "10.0.0.1")
     assert backend.decisions == {}
+
+
+@given(st.binary(max_size=40) | st.builds(lambda a, b: b"A" + a + b, st.binary(max_size=6), st.binary(max_size=30)))
+def test_s6_record_decoder_fails_closed(value):
+    """Any bytes: a Rule, 'not found' (None) or BadRecord; never anything
+    else; a decoded allow encodes back to the same bytes."""
+    try:
+        found = rule.decode(value)
+    except rule.BadRecord:
+        return
+    if found is not None and found.allow:
+        assert rule.encode(found) == value
+    if found is not None and not found.allow:
+        assert value[:1] == b"D"
+
+
+@given(st.binary(max_size=60))
+def test_tcprules_value_decoder_never_raises(value):
+    found = djbrules.decode(value)
+    assert found.allow == (not any(item.startswith(b"D") for item in value.split(b"\0")[:-1]))

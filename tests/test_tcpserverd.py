@@ -18,7 +18,7 @@ def test_environment_and_log_lines(mode):
     try:
         assert server.talk() == b"TCP 127.0.0.1 127.0.0.1 0 unset kept\n"
     finally:
-        code, log = server.stop()
+        code, log = server.stop(until=["tcpserverd: info: end pid "])
     assert code == 0
     lines = log.splitlines()
     assert lines[0] == "tcpserverd: info: starting"
@@ -286,3 +286,31 @@ def test_a_denied_connection_is_logged_in_both_modes(mode, tmp_path):
     line = [l for l in log.splitlines() if reason in l][0]
     assert line.startswith("tcpserverd: info: ")
     assert ("refused 127.0.0.1 port " in line) == (mode == [])
+
+
+def test_one_failing_connection_does_not_stall_the_drain():
+    """Pipeline.drain: a finish that raises is logged, the rest still run."""
+    from netchain import fuse
+
+    class Log:
+        warnings = []
+
+        def warn(self, text):
+            self.warnings.append(text)
+
+    log = Log()
+    pipeline = fuse.Pipeline([], ["true"], log)
+    finished = []
+
+    def finish(accepted, env, outcome):
+        if accepted == "bad":
+            raise RuntimeError("boom")
+        finished.append(accepted)
+    for item in ("bad", "good1", "good2"):
+        pipeline.done.put((finish, item, {}, fuse.Outcome(["true"])))
+    try:
+        pipeline.drain()
+    finally:
+        pipeline.close()
+    assert finished == ["good1", "good2"]
+    assert log.warnings and "boom" in log.warnings[0]
