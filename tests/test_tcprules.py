@@ -20,6 +20,9 @@ CORPUS = {
     "comments-only": b"#x\n# y:deny\n",
     "leading-space": b" 1.2.3.4:allow\n",
     "info-at-host": b"joe@=host.example:allow\n=host.example:deny\n",
+    # range bounds past an unsigned long wrap as in C (0.88 exits 0)
+    "huge-ranges": b"1.2.3." + b"9" * 5000 + b"-4:allow\n1.2.4.1-" + b"9" * 5000 + b":deny\n"
+                   b"1.2.5.18446744073709551617-4:allow\n1.2.6.2-18446744073709551620:deny\n",
 }
 
 BAD = {
