@@ -11,7 +11,6 @@ the steps in-process for every connection (doc/design.md section 5).
 import errno
 import os
 import signal  # imported now: after a privilege drop the library may be unreadable
-import socket
 import sys
 import time
 
@@ -29,6 +28,9 @@ class Context:
         self.deadline = deadline
         self.log = log or (lambda text: sys.stderr.write(text + "\n"))
         self.pid = pid          # this process's pid in exec mode; None in-process
+        # fused: the daemon wrote PROTO and the four endpoint variables
+        # itself, from accept(): valid by construction, not checked again
+        self.endpoints_from_daemon = False
         self.child_lines = []   # fused: lines waiting for the spawned pid
 
     def log_child(self, head, tail=None):
@@ -50,6 +52,8 @@ class Context:
         """The connection as a socket object, on a dup of its fd (the fd
         itself goes on to the next program); close() releases it."""
         if self.sock is None:
+            import socket  # exec-mode stages that never touch the socket skip it
+
             self.sock = socket.socket(fileno=os.dup(self.fd))
         return self.sock
 
@@ -57,6 +61,8 @@ class Context:
         """TCP_NODELAY if asked, then the banner (if any); OSError if the
         socket refuses either."""
         if nodelay:
+            import socket
+
             self.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if banner:
             self.socket().sendall(banner)

@@ -3,7 +3,7 @@
 import os
 import socket
 
-from . import addr
+from . import addr, errors, options
 
 # Every variable a netchain stage sets for a connection; tcpserverd drops
 # inherited copies so that a value can only come from this connection.
@@ -48,8 +48,6 @@ def tcp_variables(local_ip, local_port, remote_ip, remote_port):
 def service_port(text):
     """The port for text, a number (ASCII digits, 0..65535) or a service
     name from /etc/services; None for a name that is not there."""
-    from . import options
-
     if text.isascii() and text.isdigit():
         return options.number(text, "port", 0, 65535)
     try:
@@ -61,8 +59,6 @@ def service_port(text):
 def check_endpoints(env, proto):
     """BadInput (exit 100) naming the first of ${proto}REMOTEIP,
     REMOTEPORT, LOCALIP, LOCALPORT that is missing or not valid."""
-    from . import errors, options
-
     for suffix in ("REMOTEIP", "REMOTEPORT", "LOCALIP", "LOCALPORT"):
         name = proto + suffix
         value = env.get(name)

@@ -146,6 +146,7 @@ class Pipeline:
         """The Outcome of the stages for one connection (an Accepted)."""
         ctx = chain.Context(env, fd=accepted.fd, family=accepted.family,
                             deadline=time.monotonic() + STAGE_DEADLINE, log=self.log.raw)
+        ctx.endpoints_from_daemon = True
         try:
             return self._steps(ctx)
         finally:

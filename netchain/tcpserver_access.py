@@ -135,7 +135,8 @@ def check_environment(ctx):
     proto = env.get("PROTO")
     if not proto:
         raise errors.BadInput("PROTO not set")
-    conn.check_endpoints(env, proto)
+    if not (ctx.endpoints_from_daemon and proto == "TCP"):
+        conn.check_endpoints(env, proto)
     return env[proto + "REMOTEIP"]
 
 
