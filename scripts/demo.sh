@@ -34,7 +34,8 @@ with socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(so
 print("client from %s got: %s" % (source, data.decode().strip() or "(connection closed: denied)"))
 PY
 done
-sleep 0.3
+# wait (at most 10 s) until the server has logged both connections
+i=0; while ! grep -q "refused 127.0.0.2" log && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 kill "$server" && wait "$server"; server=
 echo "== the server's log"
 cat log
