@@ -61,7 +61,8 @@ def fill_from_socket(ctx):
     """Set PROTO and the IP/port variables when absent (we run alone);
     when present, they must be valid (BadInput, exit 100, otherwise)."""
     if "TCPREMOTEIP" in ctx.env and "TCPLOCALIP" in ctx.env:
-        conn.check_endpoints(ctx.env, "TCP")
+        if not ctx.endpoints_from_daemon:  # the daemon's own are valid already
+            conn.check_endpoints(ctx.env, "TCP")
         return
     try:
         endpoints = conn.endpoints(ctx.socket())
