@@ -90,3 +90,40 @@ def test_scan_takes_every_plain_number(number):
     else:
         with pytest.raises(errors.BadInput):
             options.scan(str(number), "x")
+
+
+def _parsers():
+    """In-process option parsers of every program: (name, flag, parse(value))."""
+    from netchain import (connlimit, ident_lookup, privs, tcp_env, tcpclient, tcpserver,
+                          tcpserver_access, tcpserver_rules, tcpserverd)
+    tail = ["127.0.0.1", "0", "true"]
+    found = []
+    for module, flags in ((tcp_env, "t"), (ident_lookup, "t"), (tcpserver_access, "vt"),
+                          (tcpserver_rules, "vt")):
+        for flag in flags:
+            found.append((module.PROG, flag, lambda v, m=module, f=flag: m.parse([m.PROG, "-" + f, v, "true"])))
+    for flag in "cCv":
+        found.append(("tcpserverd", flag, lambda v, f=flag: tcpserverd.Config(["tcpserverd", "-" + f, v, "true"])))
+    for flag in "cCbugt":
+        found.append(("tcpserver", flag, lambda v, f=flag: tcpserver.Plan(["tcpserver", "-" + f, v] + tail)))
+    for flag in "pTt":
+        found.append(("tcpclient", flag, lambda v, f=flag: tcpclient.Config([("-" + f, v)])))
+    found.append(("tcpserver-bind", "u", lambda v: privs.parse_ids(v, None, None, False)))
+    found.append(("tcpserver-bind", "G", lambda v: privs.parse_ids(None, None, v, False)))
+    found.append(("connlimit", "TCPCONNMAX", lambda v: connlimit.step(
+        None, _Ctx({"PROTO": "TCP", "TCPCONNMAX": v, "TCPCONNNUM": "0"}), ["true"])))
+    return found
+
+
+class _Ctx:
+    def __init__(self, env):
+        self.env = env
+
+
+@given(st.text(max_size=30) | st.from_regex(r"[0-9]{1,40}", fullmatch=True))
+def test_every_parser_takes_a_number_or_refuses_with_100(value):
+    for prog, flag, parse in _parsers():
+        try:
+            parse(value)
+        except errors.NetchainError as exc:
+            assert exc.code == 100 or isinstance(exc, errors.Denied), (prog, flag, value, exc)
