@@ -17,7 +17,6 @@ import re
 import sys
 
 from . import addr, errors, options, rule as rulemod, rulekeys, rules, ruletree, runner
-from .accessrules_cdb_from_fs import compile_tree
 
 PROG = "accessrules"
 USAGE = ("accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET"
@@ -207,7 +206,7 @@ def main(argv):
     elif command == "check" and len(rest) in (1, 2):
         code, lines = check(root, *rest)
     elif command == "compile" and len(rest) == 1:
-        count = compile_tree(rest[0], root)
+        count = ruletree.compile_to_cdb(root, rest[0])
         lines, code = ["compiled %d rules into %s" % (count, rest[0])], 0
     else:
         raise errors.UsageError()

@@ -5,26 +5,10 @@ temporary next to CDB, fsyncs and renames, so a failure leaves the old
 file untouched and no temporary behind.
 """
 
-from . import cdbfile, errors, options, rule as rulemod, ruletree
+from . import errors, options, ruletree
 
 PROG = "accessrules-cdb-from-fs"
 USAGE = "accessrules-cdb-from-fs cdbfile dir"
-
-
-def compile_tree(cdb_path, root):
-    """Compile the tree at root into cdb_path; return the number of rules."""
-    count = [0]
-
-    def records():
-        for key, found in ruletree.walk(root):
-            count[0] += 1
-            yield key.encode("utf-8", "surrogateescape"), rulemod.encode(found)
-
-    try:
-        cdbfile.write_atomic(cdb_path, records())
-    except OSError as exc:
-        raise errors.SystemFailure("unable to write %s: %s" % (cdb_path, exc.strerror)) from None
-    return count[0]
 
 
 def main(argv):
@@ -32,5 +16,5 @@ def main(argv):
     if len(args) < 2:
         raise errors.UsageError()
     cdb_path, root = args[0], args[1]
-    compile_tree(cdb_path, root)
+    ruletree.compile_to_cdb(root, cdb_path)
     return 0

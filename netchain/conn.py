@@ -73,6 +73,45 @@ def check_endpoints(env, proto):
             raise errors.BadInput("invalid %s: %r" % (name, value[:60])) from None
 
 
+def fill_from_socket(ctx):
+    """Set PROTO and the IP/port variables from the socket when absent (a
+    program run alone: inetd, systemd Accept=yes); when present, they must
+    be valid (BadInput, exit 100, otherwise)."""
+    if "TCPREMOTEIP" in ctx.env and "TCPLOCALIP" in ctx.env:
+        if not ctx.endpoints_from_daemon:  # the daemon's own are valid already
+            check_endpoints(ctx.env, "TCP")
+        return
+    try:
+        found = endpoints(ctx.socket())
+    except OSError as exc:
+        raise errors.SystemFailure("unable to read the socket on fd 0: %s" % exc.strerror) from None
+    for name in ("TCPREMOTEHOST", "TCPLOCALHOST", "TCPREMOTEINFO"):
+        ctx.env.pop(name, None)  # inherited from our parent, not this connection
+    ctx.env.update(tcp_variables(*found))
+
+
+def set_ipv6_variables(env, local, remote, info):
+    """What Debian's ucspi-tcp-ipv6 adds on an IPv6 socket.
+
+    TCP6* for every client (an IPv4 client's addresses as ::ffff:a.b.c.d);
+    PROTO=TCP6 for an IPv6 client.  TCP* keep the dotted IPv4 form.
+    """
+    def six(ip):
+        return ip if ":" in ip else "::ffff:" + ip
+    env["TCP6LOCALIP"] = six(env["TCPLOCALIP"])
+    env["TCP6REMOTEIP"] = six(env["TCPREMOTEIP"])
+    env["TCP6LOCALPORT"] = env["TCPLOCALPORT"]
+    env["TCP6REMOTEPORT"] = env["TCPREMOTEPORT"]
+    for name, value in (("TCP6LOCALHOST", local), ("TCP6REMOTEHOST", remote),
+                        ("TCP6REMOTEINFO", info)):
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    if ":" in env["TCPREMOTEIP"]:
+        env["PROTO"] = "TCP6"
+
+
 def sanitize(text, limit=100):
     """Network text for a log line: bytes outside 33..126 and ':' become '?'."""
     data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text

@@ -9,7 +9,7 @@ an ERROR answer, 99 for a timeout, 111 otherwise.
 
 import sys
 
-from . import chain, identclient, options, tcp_env
+from . import chain, conn, identclient, lookups, options
 
 PROG = "ident-lookup"
 USAGE = "ident-lookup [ -w ] [ -t timeout ] prog..."
@@ -19,12 +19,13 @@ class Config:
     def __init__(self, opts):
         flags = dict(opts)
         self.strict = "-w" in flags
-        self.timeout = options.number(flags.get("-t", "5000"), "-t") / 1000
+        self.lookups = lookups.Lookups(
+            ident=True, timeout=options.number(flags.get("-t", "5000"), "-t") / 1000)
+        self.lookups.check_settings()
 
 
 def parse(argv):
     opts, rest = options.parse(argv, "wt:")
-    tcp_env.check_lookup_settings(False, True)
     return Config(opts), rest
 
 
@@ -33,9 +34,12 @@ def may_block(config):
 
 
 def step(config, ctx, argv):
-    tcp_env.fill_from_socket(ctx)
+    """Set TCPREMOTEINFO from the client's identd, or unset it.  Raises,
+    under -w only, IdentError (2), IdentTimeout (99) or IdentFailed (111);
+    BadInput (100) for invalid TCP variables.  Waits on the network."""
+    conn.fill_from_socket(ctx)
     try:
-        ctx.env["TCPREMOTEINFO"] = identclient.query_env(ctx.env, ctx.remaining(config.timeout))
+        ctx.env["TCPREMOTEINFO"] = config.lookups.remote_info(ctx)
     except identclient.IdentFailed as exc:
         ctx.env.pop("TCPREMOTEINFO", None)
         if config.strict:

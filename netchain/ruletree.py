@@ -12,7 +12,7 @@ new one, never half of one.
 import errno
 import os
 
-from . import errors, regfile, rule as rulemod
+from . import cdbfile, errors, regfile, rule as rulemod
 
 ENV_VALUE_MAX = 4095  # skalibs reads at most this much of an env file
 EXEC_MAX = 4096
@@ -134,6 +134,25 @@ def _listdir(path):
         return [name for name in os.listdir(path) if not name.startswith(".")]
     except OSError as exc:
         raise errors.SystemFailure("unable to opendir %s: %s" % (path, exc.strerror)) from None
+
+
+def compile_to_cdb(root, cdb_path):
+    """Compile the tree at root into the cdb at cdb_path, as
+    s6-accessrules-cdb-from-fs does (byte for byte); return the number of
+    rules.  The old file stays in place on any failure."""
+    count = 0
+
+    def records():
+        nonlocal count
+        for key, found in walk(root):
+            count += 1
+            yield key.encode("utf-8", "surrogateescape"), rulemod.encode(found)
+
+    try:
+        cdbfile.write_atomic(cdb_path, records())
+    except OSError as exc:
+        raise errors.SystemFailure("unable to write %s: %s" % (cdb_path, exc.strerror)) from None
+    return count
 
 
 def check_key(key):

@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 
-from . import addr, chain, conn, dnsclient, errors, identclient, options
+from . import addr, chain, conn, dnsclient, errors, identclient, lookups, options
 from .errstr import error_str
 
 PROG = "tcpclient"
@@ -34,16 +34,15 @@ class Config:
             for group in ("hH", "rR", "dD", "qQv"):
                 if flag[1] in group:
                     last[group] = flag[1]
-        self.remote_lookup = last.get("hH", "h") == "h"
-        self.ident = last.get("rR", "r") == "r"
         self.nodelay = last.get("dD", "d") == "D"
         self.verbosity = {"q": 0, "Q": 1, "v": 2}[last.get("qQv", "Q")]
         self.local_ip = flags.get("-i")
         self.local_port = options.number(flags.get("-p", "0"), "-p", 0, 65535)
         first, _, second = flags.get("-T", "2+58").partition("+")
         self.connect_timeout = options.number(first, "-T") + (options.number(second, "-T") if second else 0)
-        self.local_name = flags.get("-l")
         self.info_timeout = options.number(flags.get("-t", "26"), "-t")
+        self.lookups = lookups.Lookups(dns=last.get("hH", "h") == "h", local_name=flags.get("-l"),
+                                       ident=last.get("rR", "r") == "r")
 
 
 def _address(host, resolver_env):
@@ -97,21 +96,22 @@ def connect(config, ip, port):
 
 
 def environment(config, sock, env):
+    """env with the TCP variables of the connection, names and IDENT as
+    asked; a failed lookup leaves its variable unset, as in 0.88."""
     values = conn.tcp_variables(*conn.endpoints(sock))
-    resolver = None
-    names = {"TCPLOCALHOST": config.local_name, "TCPREMOTEHOST": None, "TCPREMOTEINFO": None}
+    ctx = chain.Context(dict(env, **values))  # what the lookups read
+    found = config.lookups
+    names = {"TCPLOCALHOST": found.local_name, "TCPREMOTEHOST": None, "TCPREMOTEINFO": None}
     try:
-        if config.local_name is None or config.remote_lookup:
-            resolver = dnsclient.make_resolver(env)
-        if config.local_name is None:
-            names["TCPLOCALHOST"] = dnsclient.reverse_name(resolver, values["TCPLOCALIP"], 5)
-        if config.remote_lookup:
-            names["TCPREMOTEHOST"] = dnsclient.reverse_name(resolver, values["TCPREMOTEIP"], 5)
+        if found.local_name is None:
+            names["TCPLOCALHOST"] = found.name_of(ctx, values["TCPLOCALIP"])
+        if found.dns:
+            names["TCPREMOTEHOST"] = found.name_of(ctx, values["TCPREMOTEIP"])
     except dnsclient.LookupFailed:
         pass
-    if config.ident:
+    if found.ident:
         try:
-            names["TCPREMOTEINFO"] = identclient.query_env(values, config.info_timeout)
+            names["TCPREMOTEINFO"] = found.remote_info(ctx, config.info_timeout)
         except identclient.IdentFailed:
             pass
     for name in names:

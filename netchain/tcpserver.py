@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 
-from . import chain, conn, errors, options, privs, tcpserver_bind
+from . import chain, conn, errors, listener, options, privs
 from .errstr import error_str
 
 PROG = "tcpserver"
@@ -134,12 +134,12 @@ def bind(plan):
     """The listening socket, or ucspi-tcp's fatal errors (111)."""
     port = _port_number(plan.port)
     try:
-        family, sockaddr = tcpserver_bind.resolve(plan.host, str(port))
+        family, sockaddr = listener.resolve(plan.host, str(port))
     except errors.NetchainError:
         raise errors.SystemFailure("temporarily unable to figure out IP address for %s"
                                    % plan.host) from None
     try:
-        return tcpserver_bind.bound_socket(family, sockaddr, plan.backlog)
+        return listener.bound_socket(family, sockaddr, plan.backlog)
     except OSError as exc:
         raise errors.SystemFailure("unable to bind: %s" % error_str(exc.errno)) from None
 

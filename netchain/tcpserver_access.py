@@ -17,7 +17,7 @@ prog (run with /bin/sh -c).  Denied: exit 1.
 
 import sys
 
-from . import chain, conn, dnsclient, errors, identclient, options, rules, tcp_env
+from . import chain, conn, dnsclient, errors, identclient, lookups, options, rules
 
 PROG = "tcpserver-access"
 USAGE = ("tcpserver-access [ -v verbosity ] [ -W | -w ] [ -D | -d ] [ -H | -h ] [ -R | -r ]"
@@ -28,8 +28,8 @@ USAGE = ("tcpserver-access [ -v verbosity ] [ -W | -w ] [ -D | -d ] [ -H | -h ] 
 class Config:
     def __init__(self, opts):
         self.verbosity, self.fatal_lookups, self.nodelay = 1, False, False
-        self.ident, self.banner, self.rules = False, None, None
-        dns_opts = [("-h", "")]  # s6's default: names are looked up
+        self.banner, self.rules = None, None
+        self.lookups = lookups.Lookups(dns=True)  # s6's default: names are looked up
         for flag, value in opts:
             if flag == "-v":
                 self.verbosity = options.number(value, "-v")
@@ -38,7 +38,7 @@ class Config:
             elif flag in ("-D", "-d"):
                 self.nodelay = flag == "-D"  # as ucspi-tcp: -D never delays (TCP_NODELAY)
             elif flag in ("-R", "-r"):
-                self.ident = flag == "-r"
+                self.lookups.ident = flag == "-r"
             elif flag == "-B":
                 self.banner = value.encode("utf-8", "surrogateescape")
             elif flag == "-i":
@@ -46,10 +46,18 @@ class Config:
             elif flag == "-x":
                 self.rules = rules.CdbSource(value)
             else:
-                dns_opts.append((flag, value))
-        self.dns = tcp_env.Config(dns_opts)
-        if self.dns.lookup or self.ident:
-            tcp_env.check_lookup_settings(self.dns.lookup, self.ident)
+                self._lookup_option(flag, value)
+        self.lookups.check_settings()
+
+    def _lookup_option(self, flag, value):
+        if flag in ("-h", "-H"):
+            self.lookups.dns = flag == "-h"
+        elif flag in ("-p", "-P"):
+            self.lookups.paranoid = flag == "-p"
+        elif flag == "-l":
+            self.lookups.local_name = value
+        elif flag == "-t":
+            self.lookups.timeout = options.number(value, "-t") / 1000
 
     def backend(self):
         return self.rules.current() if isinstance(self.rules, rules.CdbSource) else self.rules
@@ -61,7 +69,7 @@ def parse(argv):
 
 
 def may_block(config):
-    return config.dns.lookup or config.ident
+    return config.lookups.may_block()
 
 
 def _say(config, ctx, level, text, *args):
@@ -78,10 +86,10 @@ def _lookup_failed(config, ctx, exc):
 
 def _remote_host(config, ctx):
     """TCPREMOTEHOST as left by an earlier stage, or looked up now (-h)."""
-    if "TCPREMOTEHOST" in ctx.env or not config.dns.lookup:
+    if "TCPREMOTEHOST" in ctx.env or not config.lookups.dns:
         return ctx.env.get("TCPREMOTEHOST")
     try:
-        return tcp_env.remote_name(config.dns, ctx, PROG)
+        return config.lookups.remote_name(ctx, PROG)
     except dnsclient.LookupFailed as exc:
         _lookup_failed(config, ctx, exc)
         return None
@@ -89,22 +97,22 @@ def _remote_host(config, ctx):
 
 def _local_host(config, ctx):
     """-l NAME, TCPLOCALHOST as left by an earlier stage, or its PTR (-h)."""
-    if config.dns.local_name is not None:
-        return config.dns.local_name
-    if "TCPLOCALHOST" in ctx.env or not config.dns.lookup:
+    if config.lookups.local_name is not None:
+        return config.lookups.local_name
+    if "TCPLOCALHOST" in ctx.env or not config.lookups.dns:
         return ctx.env.get("TCPLOCALHOST")
     try:
-        return tcp_env.name_of(config.dns, ctx, ctx.env["TCPLOCALIP"])
+        return config.lookups.name_of(ctx, ctx.env["TCPLOCALIP"])
     except dnsclient.LookupFailed as exc:
         _lookup_failed(config, ctx, exc)
         return None
 
 
 def _remote_info(config, ctx):
-    if "TCPREMOTEINFO" in ctx.env or not config.ident:
+    if "TCPREMOTEINFO" in ctx.env or not config.lookups.ident:
         return ctx.env.get("TCPREMOTEINFO")
     try:
-        return identclient.query_env(ctx.env, ctx.remaining(config.dns.timeout))
+        return config.lookups.remote_info(ctx)
     except identclient.IdentFailed as exc:
         _lookup_failed(config, ctx, exc)
         return None
@@ -131,7 +139,7 @@ def check_environment(ctx):
     when none of them is there (we run alone).  Returns the remote IP."""
     env = ctx.env
     if "PROTO" not in env and "TCPREMOTEIP" not in env and "TCPLOCALIP" not in env:
-        tcp_env.fill_from_socket(ctx)
+        conn.fill_from_socket(ctx)
     proto = env.get("PROTO")
     if not proto:
         raise errors.BadInput("PROTO not set")

@@ -14,7 +14,7 @@ import errno
 import socket
 import sys
 
-from . import chain, dnsclient, errors, identclient, options, rules, tcp_env
+from . import chain, conn, dnsclient, errors, identclient, lookups, options, rules
 from .errstr import error_str
 
 PROG = "tcpserver-rules"
@@ -25,15 +25,16 @@ LOG_NAME = "tcpserver"
 
 class Config:
     def __init__(self, opts):
-        self.verbosity, self.ident, self.allow_missing = 1, True, False
+        self.verbosity, self.allow_missing = 1, False
         self.nodelay, self.banner, self.rules, self.rules_path = False, b"", None, None
         self.ident_timeout = 26.0
-        dns_opts = [("-h", "")]
+        # tcpserver's defaults: remote name and IDENT on, local name looked up
+        self.lookups = lookups.Lookups(dns=True, ident=True)
         for flag, value in opts:
             if flag == "-v":
                 self.verbosity = options.number(value, "-v")
             elif flag in ("-r", "-R"):
-                self.ident = flag == "-r"
+                self.lookups.ident = flag == "-r"
             elif flag == "-X":
                 self.allow_missing = True
             elif flag in ("-d", "-D"):
@@ -45,10 +46,14 @@ class Config:
             elif flag == "-x":
                 self.rules_path = value
                 self.rules = rules.CdbSource(value, rules.DJB)
-            elif flag in ("-p", "-P", "-h", "-H", "-l"):
-                dns_opts.append((flag, value))
-        self.dns = tcp_env.Config(dns_opts)
-        tcp_env.check_lookup_settings(self.dns.lookup or self.dns.local_name is None, self.ident)
+            elif flag in ("-h", "-H"):
+                self.lookups.dns = flag == "-h"
+            elif flag in ("-p", "-P"):
+                self.lookups.paranoid = flag == "-p"
+            elif flag == "-l":
+                self.lookups.local_name = value
+        self.lookups.dns = self.lookups.dns or self.lookups.paranoid
+        self.lookups.check_settings(local_lookup=self.lookups.local_name is None)
 
 
 def parse(argv):
@@ -57,7 +62,7 @@ def parse(argv):
 
 
 def may_block(config):
-    return config.dns.lookup or config.ident or config.dns.local_name is None
+    return config.lookups.may_block() or config.lookups.local_name is None
 
 
 def safe(text):
@@ -77,17 +82,17 @@ def _unless_failed(lookup, *args):
 
 def _names(config, ctx):
     """(local host, remote host, remote info), as tcpserver finds them."""
-    env = ctx.env
-    local = config.dns.local_name
+    env, found = ctx.env, config.lookups
+    local = found.local_name
     if local is None:
-        local = _unless_failed(tcp_env.name_of, config.dns, ctx, env["TCPLOCALIP"])
+        local = _unless_failed(found.name_of, ctx, env["TCPLOCALIP"])
     remote = None
-    if config.dns.lookup:
-        remote = _unless_failed(tcp_env.remote_name, config.dns, ctx)
+    if found.dns:
+        remote = _unless_failed(found.remote_name, ctx)
     info = None
-    if config.ident:
+    if found.ident:
         try:
-            info = identclient.query_env(env, ctx.remaining(config.ident_timeout))
+            info = found.remote_info(ctx, config.ident_timeout)
         except identclient.IdentRejected as exc:
             if config.verbosity >= 1:
                 ctx.log("%s: warning: %s from %s" % (LOG_NAME, exc, env["TCPREMOTEIP"]))
@@ -136,7 +141,7 @@ def _banner_and_delay(config, ctx):
 def step(config, ctx, argv):
     """tcpserver's child for one connection: the argv to run, or an exit
     (100 denied, 111 dropped) with tcpserver's own log lines."""
-    tcp_env.fill_from_socket(ctx)
+    conn.fill_from_socket(ctx)
     env = ctx.env
     _banner_and_delay(config, ctx)
     local, remote, info = _names(config, ctx)
@@ -153,7 +158,7 @@ def step(config, ctx, argv):
     for name, value in (("TCPLOCALHOST", local), ("TCPREMOTEHOST", remote), ("TCPREMOTEINFO", info)):
         ctx.set(name, value)
     if _is_ipv6_socket(ctx):
-        set_ipv6_variables(env, local, remote, info)
+        conn.set_ipv6_variables(env, local, remote, info)
     chain.apply_rule_env(env, found.environment_changes())  # applied last: rules win
     return argv
 
@@ -175,28 +180,6 @@ def _is_ipv6_socket(ctx):
         return ctx.family() == socket.AF_INET6
     except OSError:
         return False
-
-
-def set_ipv6_variables(env, local, remote, info):
-    """What Debian's ucspi-tcp-ipv6 adds on an IPv6 socket.
-
-    TCP6* for every client (an IPv4 client's addresses as ::ffff:a.b.c.d);
-    PROTO=TCP6 for an IPv6 client.  TCP* keep the dotted IPv4 form.
-    """
-    def six(ip):
-        return ip if ":" in ip else "::ffff:" + ip
-    env["TCP6LOCALIP"] = six(env["TCPLOCALIP"])
-    env["TCP6REMOTEIP"] = six(env["TCPREMOTEIP"])
-    env["TCP6LOCALPORT"] = env["TCPLOCALPORT"]
-    env["TCP6REMOTEPORT"] = env["TCPREMOTEPORT"]
-    for name, value in (("TCP6LOCALHOST", local), ("TCP6REMOTEHOST", remote),
-                        ("TCP6REMOTEINFO", info)):
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    if ":" in env["TCPREMOTEIP"]:
-        env["PROTO"] = "TCP6"
 
 
 def main(argv):
