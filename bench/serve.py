@@ -78,7 +78,7 @@ def wait_listening(port, proc):
             return
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit("server exited: %s" % proc.args)
+                raise SystemExit("server exited: %s" % proc.args) from None
             time.sleep(0.05)
     raise SystemExit("server did not listen: %s" % proc.args)
 
@@ -104,7 +104,7 @@ def measure(name, argv_for_port, args):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
-    latencies = sorted(l for r in results for l in r[0])
+    latencies = sorted(latency for r in results for latency in r[0])
     count = len(latencies)
     rate = count / args.seconds
     p50 = latencies[count // 2] * 1000 if count else 0
@@ -162,15 +162,22 @@ def trivial_server(port):
 def rows(rules, deny_rules, netchain):
     def bind(port):
         return netchain("tcpserver-bind") + ["127.0.0.1", str(port)] + netchain("tcpserverd") + ["-v0"]
+
+    def ucspi(cdb):
+        return lambda p: ["tcpserver", "-HRl0", "-x", cdb, "127.0.0.1", str(p)] + PROGRAM
+
+    def access(cdb, daemon_opts=()):
+        return lambda p: bind(p) + list(daemon_opts) + netchain("tcpserver-access") + ["-H", "-x", cdb] + PROGRAM
     return [
         ("load generator (python accept loop)", trivial_server),
         ("ucspi-tcp tcpserver -HRl0", lambda p: ["tcpserver", "-HRl0", "127.0.0.1", str(p)] + PROGRAM),
-        ("ucspi-tcp tcpserver -HRl0 -x", lambda p: ["tcpserver", "-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
-        ("netchain fused: access -x", lambda p: bind(p) + netchain("tcpserver-access") + ["-H", "-x", rules["s6"]] + PROGRAM),
-        ("netchain fused: tcpserver -HRl0 -x", lambda p: netchain("tcpserver") + ["-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
-        ("netchain exec mode (-X): access -x", lambda p: bind(p) + ["-X"] + netchain("tcpserver-access") + ["-H", "-x", rules["s6"]] + PROGRAM),
-        ("DENY ucspi-tcp tcpserver -HRl0 -x", lambda p: ["tcpserver", "-HRl0", "-x", deny_rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
-        ("DENY netchain fused: access -x", lambda p: bind(p) + netchain("tcpserver-access") + ["-H", "-x", deny_rules["s6"]] + PROGRAM),
+        ("ucspi-tcp tcpserver -HRl0 -x", ucspi(rules["djb"])),
+        ("netchain fused: access -x", access(rules["s6"])),
+        ("netchain fused: tcpserver -HRl0 -x",
+         lambda p: netchain("tcpserver") + ["-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
+        ("netchain exec mode (-X): access -x", access(rules["s6"], ["-X"])),
+        ("DENY ucspi-tcp tcpserver -HRl0 -x", ucspi(deny_rules["djb"])),
+        ("DENY netchain fused: access -x", access(deny_rules["s6"])),
     ]
 
 

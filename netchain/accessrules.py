@@ -1,11 +1,16 @@
 """accessrules: manage a rules tree as a person would.
 
-    accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET
-    accessrules DIR deny TARGET
-    accessrules DIR remove TARGET
-    accessrules DIR list
-    accessrules DIR check IP [HOST]
-    accessrules DIR compile CDB
+    accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET | DIR deny TARGET
+        | DIR remove TARGET | DIR list | DIR check IP [HOST] | DIR compile CDB
+
+that is:
+
+  accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET
+  accessrules DIR deny TARGET
+  accessrules DIR remove TARGET
+  accessrules DIR list
+  accessrules DIR check IP [HOST]
+  accessrules DIR compile CDB
 
 TARGET is an address, a CIDR network (v4 or v6), a host name or domain
 (any name below it), '@' (any name), or a raw key such as ip4/10.0.0.0_8.
@@ -16,7 +21,8 @@ import os
 import re
 import sys
 
-from . import addr, errors, options, rule as rulemod, rulekeys, rules, ruletree, runner
+from . import addr, errors, options, rules, runner
+from .rules import keys, record, tree
 
 PROG = "accessrules"
 USAGE = ("accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET"
@@ -60,7 +66,7 @@ def _name_key(target):
     """reversedns/NAME for a host name or domain: ASCII letters, digits,
     '-' and '_' in labels of 1 to 63 (DNS gives nothing else: another name
     could never match)."""
-    name = rulekeys.usable_host_name(target.lower())
+    name = keys.usable_host_name(target.lower())
     if (name is None or len(name) > HOST_MAX or not name.isascii()
             or not all(_HOST.match(label) for label in name.split("."))):
         raise errors.BadInput("not an address, network or host name: %r" % (target,))
@@ -111,8 +117,8 @@ def parse_allow(args, say):
         if name in seen:
             raise errors.BadInput("variable %s given twice" % name)
         seen.add(name)
-    found = rulemod.Rule(True, tuple((os.fsencode(n), v) for n, v in env), exec_text)
-    rulemod.encode(found)  # raises BadInput when too big for a record
+    found = record.Rule(True, tuple((os.fsencode(n), v) for n, v in env), exec_text)
+    record.encode(found)  # raises BadInput when too big for a record
     return rest[0], found
 
 
@@ -146,7 +152,7 @@ def _sort_key(key):
 
 
 def list_rules(root):
-    found = list(ruletree.walk(root))  # a missing tree: 111, 'unable to opendir'
+    found = list(tree.walk(root))  # a missing tree: 111, 'unable to opendir'
 
     return ["%s %s" % (key, describe(rule)) for key, rule in sorted(found, key=lambda kr: _sort_key(kr[0]))]
 
@@ -177,14 +183,14 @@ def _edit(root, command, args):
     elif len(args) != 1:
         raise errors.UsageError("%s takes one TARGET" % command)
     else:
-        target, found = args[0], rulemod.DENY
+        target, found = args[0], record.DENY
     key = target_key(target, say)
     try:
         if command == "remove":
-            if not ruletree.remove_rule(root, key):
+            if not tree.remove_rule(root, key):
                 raise errors.Denied("warning: no rule %s to remove" % key)
             return 0
-        old = ruletree.install_rule(root, key, found)
+        old = tree.install_rule(root, key, found)
         if old is not None and old.allow != found.allow:
             say("%s was %s, now %s" % (key, describe(old).split()[0], describe(found).split()[0]))
     except OSError as exc:
@@ -206,7 +212,7 @@ def main(argv):
     elif command == "check" and len(rest) in (1, 2):
         code, lines = check(root, *rest)
     elif command == "compile" and len(rest) == 1:
-        count = ruletree.compile_to_cdb(root, rest[0])
+        count = tree.compile_to_cdb(root, rest[0])
         lines, code = ["compiled %d rules into %s" % (count, rest[0])], 0
     else:
         raise errors.UsageError()

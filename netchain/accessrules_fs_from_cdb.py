@@ -1,5 +1,7 @@
 """accessrules-fs-from-cdb: unpack an s6 rules cdb into a new tree.
 
+    accessrules-fs-from-cdb dir cdbfile
+
 Refuses an existing target (exit 111, as s6).  The tree is built under a
 temporary name beside DIR and renamed into place at the end, so a failed
 run leaves nothing half-made.
@@ -10,7 +12,8 @@ import os
 import shutil
 import tempfile
 
-from . import cdbfile, errors, options, rule as rulemod, ruletree, runner
+from . import errors, options, runner
+from .rules import cdbfile, record, tree
 
 PROG = "accessrules-fs-from-cdb"
 USAGE = "accessrules-fs-from-cdb dir cdbfile"
@@ -42,16 +45,16 @@ def _unpack_record(built, raw_key, value):
     try:
         if "\0" in key:
             raise errors.BadInput("NUL byte in key")
-        ruletree.check_key(key)
-        found = rulemod.decode(value)
-    except (errors.BadInput, rulemod.BadRecord) as exc:
+        tree.check_key(key)
+        found = record.decode(value)
+    except (errors.BadInput, record.BadRecord) as exc:
         raise errors.SystemFailure("unable to handle cdb record %r: %s" % (key, exc)) from None
     if found is None:
         runner.warn(PROG, "skipping record %r: not an allow or deny rule" % key)
         return
     type_dir = os.path.join(built, key.split("/")[0])
     os.makedirs(type_dir, exist_ok=True)
-    ruletree.write_rule_dir(os.path.join(built, key), found)
+    tree.write_rule_dir(os.path.join(built, key), found)
 
 
 def main(argv):

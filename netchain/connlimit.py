@@ -20,6 +20,8 @@ def parse(argv):
 
 
 def step(config, ctx, argv):
+    """Deny (exit 1) when ${PROTO}CONNNUM has reached ${PROTO}CONNMAX;
+    BadInput (100) for a value that is not a number.  Never waits."""
     proto = ctx.env.get("PROTO", "TCP")
     limit_text = ctx.env.get(proto + "CONNMAX")
     if limit_text is None:

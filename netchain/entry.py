@@ -1,12 +1,60 @@
-"""Console-script entry points: one function per program, named after it."""
+"""Console-script entry points: one function per program, named after its
+module (pyproject.toml's [project.scripts] names them)."""
 
-from . import PROGRAMS
 from .runner import launch
 
 
-def _entry(module_name):
-    return lambda: launch(module_name)
+def accessrules():
+    launch("accessrules")
 
 
-# Generated from PROGRAMS so that a new program needs one line, not two.
-vars().update({module: _entry(module) for module in PROGRAMS.values()})
+def accessrules_cdb_from_fs():
+    launch("accessrules_cdb_from_fs")
+
+
+def accessrules_fs_from_cdb():
+    launch("accessrules_fs_from_cdb")
+
+
+def tcprules():
+    launch("tcprules")
+
+
+def tcprulescheck():
+    launch("tcprulescheck")
+
+
+def tcpserver_bind():
+    launch("tcpserver_bind")
+
+
+def tcpserverd():
+    launch("tcpserverd")
+
+
+def tcp_env():
+    launch("tcp_env")
+
+
+def ident_lookup():
+    launch("ident_lookup")
+
+
+def tcpserver_access():
+    launch("tcpserver_access")
+
+
+def connlimit():
+    launch("connlimit")
+
+
+def tcpserver_rules():
+    launch("tcpserver_rules")
+
+
+def tcpserver():
+    launch("tcpserver")
+
+
+def tcpclient():
+    launch("tcpclient")

@@ -18,11 +18,9 @@ import socket
 import threading
 import time
 
-from . import chain, errors, runner
+from . import STAGES, chain, errors, runner, stage
 
-FUSABLE = {"tcp-env": "tcp_env", "ident-lookup": "ident_lookup",
-           "tcpserver-access": "tcpserver_access", "connlimit": "connlimit",
-           "tcpserver-rules": "tcpserver_rules"}
+FUSABLE = STAGES  # the rows of netchain.TABLE that are stages
 STAGE_DEADLINE = 30.0
 
 
@@ -92,8 +90,7 @@ def build(prog, enabled, log):
 class Pipeline:
     def __init__(self, stages, final_argv, log):
         self.stages, self.final_argv, self.log = stages, final_argv, log
-        self.blocking = any(getattr(module, "may_block", lambda c: False)(config)
-                            for module, config in stages)
+        self.blocking = any(stage.may_block(module, config) for module, config in stages)
         self.done = queue.SimpleQueue()
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)

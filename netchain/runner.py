@@ -40,8 +40,23 @@ def report(prog, usage, exc):
     return exc.code
 
 
+def _help_or_version(prog, usage, argv):
+    """--help and --version as the only argument: what every command-line
+    user tries first.  Returns True when one was answered."""
+    if len(argv) != 2 or argv[1] not in ("--help", "--version"):
+        return False
+    from . import __version__
+
+    text = "usage: %s\n" % usage if argv[1] == "--help" else "%s (netchain) %s\n" % (prog, __version__)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return True
+
+
 def run(prog, usage, main, argv):
     """Call main(argv) and turn what it raises into an exit code."""
+    if _help_or_version(prog, usage, argv):
+        return 0
     try:
         code = main(argv)
     except errors.NetchainError as exc:

@@ -1,7 +1,7 @@
 """tcpclient: ucspi-tcp 0.88's tcpclient.
 
     tcpclient [ -hHrRdDqQv ] [ -i localip ] [ -p localport ] [ -T timeoutconn ]
-              [ -l localname ] [ -t timeoutinfo ] host port program...
+              [ -l localname ] [ -t timeoutinfo ] host port program
 
 Connects, then execs program with fd 6 reading from and fd 7 writing to
 the network, and the TCP variables set.  Names are looked up with the

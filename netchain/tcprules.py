@@ -1,5 +1,7 @@
 """tcprules: compile djb's text rules into a cdb, as ucspi-tcp 0.88 does.
 
+    tcprules rules.cdb rules.tmp
+
 Reads rules on stdin, writes TMP, fsyncs, renames TMP to CDB.  Same
 messages and exit codes as the C program; unlike it, a failed run also
 removes TMP (which it had created or truncated) instead of leaving half a
@@ -9,7 +11,8 @@ cdb lying there.
 import os
 import sys
 
-from . import cdbfile, djbrules, errors, options
+from . import errors, options
+from .rules import cdbfile, djb
 from .errstr import error_str
 
 PROG = "tcprules"
@@ -44,7 +47,7 @@ def compile_stream(stream, cdb_path, temp_path):
 def _write(handle, stream, temp_path):
     try:
         cdbfile.write_records(handle, _records(stream))
-    except djbrules.ParseError as exc:
+    except djb.ParseError as exc:
         raise errors.BadInput(str(exc)) from None
     except _InputError as exc:
         raise _fail("unable to read input", exc.cause) from None
@@ -66,7 +69,7 @@ def _records(stream):
     except OSError as exc:
         raise _InputError(exc) from None
     # split(b"\n") leaves a last empty piece (or the unterminated last line)
-    return djbrules.parse_lines(data.split(b"\n"))
+    return djb.parse_lines(data.split(b"\n"))
 
 
 def main(argv):

@@ -1,5 +1,7 @@
 """tcprulescheck: say which tcprules rule applies, as ucspi-tcp 0.88 does.
 
+    tcprulescheck rules.cdb
+
 Looks up TCPREMOTEIP (default 0.0.0.0), TCPREMOTEHOST and TCPREMOTEINFO
 in ucspi-tcp's order and prints the rule and what it does.
 """
@@ -7,7 +9,8 @@ in ucspi-tcp's order and prints the rule and what it does.
 import os
 import sys
 
-from . import cdbfile, djbrules, errors, options, rulekeys
+from . import errors, options
+from .rules import cdbfile, djb, keys
 from .errstr import error_str
 
 PROG = "tcprulescheck"
@@ -18,10 +21,10 @@ def explain(path, ip, host, info):
     """Return tcprulescheck's output lines (bytes) for one lookup."""
     reader = cdbfile.CdbReader(path)
     try:
-        for key in rulekeys.djb_keys(ip, host, info):
+        for key in keys.djb_keys(ip, host, info):
             value = reader.get(os.fsencode(key))
             if value is not None:
-                return [b"rule " + os.fsencode(key) + b":"] + djbrules.explain(value)
+                return [b"rule " + os.fsencode(key) + b":"] + djb.explain(value)
         return [b"default:", b"allow connection"]
     finally:
         reader.close()

@@ -1,8 +1,10 @@
 """tcpserver: ucspi-tcp 0.88's tcpserver, as a chain of netchain programs.
 
-    tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -C perip ] [ -x rules.cdb ] [ -B banner ]
-              [ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ]
-              host port program...
+    tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]
+              [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program
+
+(0.88's usage line, printed as is; netchain also takes -C perip, and
+-4, -6, -I interface as Debian's ucspi-tcp-ipv6.)
 
 Binds the port itself (so that its errors read as ucspi-tcp's: 'unable to
 bind: address already used'), drops privileges, then execs

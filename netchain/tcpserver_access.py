@@ -159,7 +159,7 @@ def step(config, ctx, argv):
     ip = check_environment(ctx)
     if config.rules is None:
         _say(config, ctx, 1, "warning: no rules given (-i or -x): allowing everything")
-        decision = rules.rulemod.Decision(None, rules.rulemod.ALLOW)
+        decision = rules.record.Decision(None, rules.record.ALLOW)
         names = _local_host(config, ctx), _remote_host(config, ctx), _remote_info(config, ctx)
     else:
         decision, names = decide(config, ctx, ip)

@@ -1,6 +1,7 @@
 """tcpserver-bind: create a TCP socket, bind, listen, drop privileges, exec.
 
-    tcpserver-bind [-d|-D] [-b backlog] [-1] [-U] [-u uid] [-g gid] [-G gids] host port prog...
+    tcpserver-bind [ -d | -D ] [ -b backlog ] [ -1 ] [ -U | -u uid -g gid -G gidlist ]
+                   host port prog...
 
 The listening socket is left on fd 0 for the next program (tcpserverd).
 host: an IPv4 or IPv6 address, 0 (every IPv4 address), :: (every IPv4

@@ -115,7 +115,7 @@ def _drop(config, ctx, reason):
 
 def _rule(config, ctx, ip, host, info):
     if config.rules is None:
-        return rules.rulemod.ALLOW
+        return rules.record.ALLOW
     try:
         backend = config.rules.current()
         return rules.lookup_djb(backend, ip, host, info).rule
@@ -124,7 +124,7 @@ def _rule(config, ctx, ip, host, info):
     except errors.SystemFailure as exc:
         number = getattr(exc, "errno", 0)
         if config.allow_missing and number == errno.ENOENT:
-            return rules.rulemod.ALLOW
+            return rules.record.ALLOW
         _drop(config, ctx, "unable to read %s: %s" % (config.rules_path, error_str(number)))
 
 
@@ -147,7 +147,7 @@ def step(config, ctx, argv):
     local, remote, info = _names(config, ctx)
     found = _rule(config, ctx, env["TCPREMOTEIP"], remote, info)
     if found.allow and _over_rule_limit(found, env):
-        found = rules.rulemod.DENY
+        found = rules.record.DENY
     if config.verbosity >= 2:
         ctx.log_child("%s: %s " % (LOG_NAME, "ok" if found.allow else "deny"),
                       " %s:%s:%s %s:%s:%s:%s" % (

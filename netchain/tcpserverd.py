@@ -1,6 +1,7 @@
 """tcpserverd: the accept loop (s6-tcpserverd's interface).
 
-    tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ] prog...
+    tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]
+               [ -L s6|ucspi ] [ -N name ] prog...
 
 Serves the listening socket on fd 0 (or systemd's fd 3 with LISTEN_FDS),
 runs prog once per connection with the connection on fd 0 and fd 1.

@@ -6,7 +6,8 @@ import threading
 import pytest
 
 from conftest import need, run, run_ref
-from netchain import rules, ruletree
+from netchain import rules
+from netchain.rules import tree as ruletree
 
 
 def ar(root, *args):
@@ -135,7 +136,7 @@ def test_replace_and_remove(tmp_path):
 def test_reader_never_sees_half_a_rule(tmp_path):
     """Flip a rule between a big allow and a deny while a reader looks."""
     root = str(tmp_path / "r")
-    big = rules.rulemod.Rule(True, tuple((b"V%d" % i, b"x" * 50) for i in range(40)))
+    big = rules.record.Rule(True, tuple((b"V%d" % i, b"x" * 50) for i in range(40)))
     ruletree.install_rule(root, "ip4/1.2.3.4_32", big)
     stop = threading.Event()
     seen = []
@@ -149,10 +150,10 @@ def test_reader_never_sees_half_a_rule(tmp_path):
     thread.start()
     try:
         for i in range(150):
-            ruletree.install_rule(root, "ip4/1.2.3.4_32", rules.rulemod.DENY if i % 2 else big)
+            ruletree.install_rule(root, "ip4/1.2.3.4_32", rules.record.DENY if i % 2 else big)
     finally:
         stop.set()
         thread.join(10)
     def normal(found):  # env order is the directory's listing order
         return found and (found.allow, sorted(found.env), found.exec_text)
-    assert seen and all(normal(r) in (normal(big), normal(rules.rulemod.DENY)) for r in seen)
+    assert seen and all(normal(r) in (normal(big), normal(rules.record.DENY)) for r in seen)

@@ -27,7 +27,7 @@ def test_round_trip_gives_the_same_cdb(tmp_path_factory, specs):
 
 
 def _items(path):
-    from netchain import cdbfile
+    from netchain.rules import cdbfile
     return [(bytes(k), bytes(v)) for k, v in cdbfile.CdbReader(str(path)).items()]
 
 
@@ -69,7 +69,7 @@ def test_corrupt_cdb_leaves_nothing(tmp_path):
     ((b"ip4/1.2.3.5_32", b"A\x00\x09X=1\x00\x00\x00"), 111),  # lengths that do not add up
 ])
 def test_bad_record_is_111_and_leaves_nothing(tmp_path, record, s6_code):
-    from netchain import cdbfile
+    from netchain.rules import cdbfile
     with open(tmp_path / "evil.cdb", "wb") as handle:
         cdbfile.write_records(handle, [(b"ip4/1.2.3.4_32", b"D"), record])
     result = run(PROG, tmp_path / "b", tmp_path / "evil.cdb")
@@ -82,7 +82,7 @@ def test_bad_record_is_111_and_leaves_nothing(tmp_path, record, s6_code):
 
 
 def test_record_of_another_type_is_skipped_as_s6(tmp_path):
-    from netchain import cdbfile
+    from netchain.rules import cdbfile
     with open(tmp_path / "other.cdb", "wb") as handle:
         cdbfile.write_records(handle, [(b"ip4/1.2.3.4_32", b"D"), (b"ip4/1.2.3.5_32", b"Z")])
     result = run(PROG, tmp_path / "b", tmp_path / "other.cdb")

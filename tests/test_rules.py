@@ -6,7 +6,8 @@ import pytest
 
 from hypothesis import given, strategies as st
 
-from netchain import cdbfile, djbrules, errors, rule, rules
+from netchain import errors, rules
+from netchain.rules import cdbfile, djb as djbrules, record as rule
 
 
 def write_cdb(path, records):
@@ -32,7 +33,7 @@ def test_remembered_decisions_are_bounded(tmp_path, monkeypatch):
     path = tmp_path / "rules.cdb"
     write_cdb(path, [("ip4/0.0.0.0_0", rule.ALLOW)])
     backend = rules.CdbSource(str(path)).current()
-    monkeypatch.setattr(rules, "MAX_REMEMBERED", 8)
+    monkeypatch.setattr(rules.backends, "MAX_REMEMBERED", 8)
     for n in range(20):
         rules.lookup_ip(backend, "10.0.0.%d" % n)
         assert len(backend.decisions) <= 8

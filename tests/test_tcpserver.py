@@ -118,7 +118,8 @@ def test_dual_stack_host_0_like_ucspi_tcp_ipv6(tmp_path):
     if not os.path.exists(UCSPI6):
         pytest.skip("Debian's ucspi-tcp-ipv6 not unpacked in .ci/ref (see .ci/run)")
     rules = tmp_path / "r.cdb"
-    assert run("tcprules", rules, tmp_path / "r.tmp", input=b'127.0.0.1:allow,X="four"\n:allow,X="other"\n').returncode == 0
+    text = b'127.0.0.1:allow,X="four"\n:allow,X="other"\n'
+    assert run("tcprules", rules, tmp_path / "r.tmp", input=text).returncode == 0
     seen = []
     for argv in (prog("tcpserver"), [UCSPI6]):
         server = Served(argv + ["-1", "-HRl0", "-x", str(rules), "0", "0"] + SHOW6)

@@ -8,8 +8,8 @@ import pytest
 from conftest import run
 from fakes import FakeDNS
 from servers import prog, serve
-from netchain import cdbfile, ruletree
-from netchain.rule import DENY, Rule, encode
+from netchain.rules import cdbfile, tree as ruletree
+from netchain.rules.record import DENY, Rule, encode
 
 SHOW = ["sh", "-c", 'echo "${GREETING-unset} ${TCPREMOTEHOST-unset} $TCPREMOTEIP"']
 ALONE = {"TCPREMOTEIP": "127.0.0.1", "TCPLOCALIP": "127.0.0.1", "TCPREMOTEPORT": "1",

@@ -135,6 +135,6 @@ def test_exec_mode_names_the_file_the_user_cannot_reach():
         code, log = server.stop()
     assert code == 0
     if answer == b"":
-        line = [l for l in log.splitlines() if "cannot reach" in l][0]
+        line = [text for text in log.splitlines() if "cannot reach" in text][0]
         assert line.startswith("tcpserverd: warning: unable to spawn ")
         assert "uid 65534 cannot reach /" in line

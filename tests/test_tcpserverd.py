@@ -22,10 +22,10 @@ def test_environment_and_log_lines(mode):
     assert code == 0
     lines = log.splitlines()
     assert lines[0] == "tcpserverd: info: starting"
-    assert any(l.startswith("tcpserverd: info: allow 127.0.0.1 port ") and l.endswith(" count 1/40")
-               for l in lines)
-    assert any(l.startswith("tcpserverd: info: end pid ") and l.endswith(" 127.0.0.1 exitcode 0")
-               for l in lines)
+    assert any(line.startswith("tcpserverd: info: allow 127.0.0.1 port ") and line.endswith(" count 1/40")
+               for line in lines)
+    assert any(line.startswith("tcpserverd: info: end pid ") and line.endswith(" 127.0.0.1 exitcode 0")
+               for line in lines)
     assert "tcpserverd: info: status: 0/40" in lines
     assert lines[-1] == "tcpserverd: info: exiting"
 
@@ -178,7 +178,7 @@ def test_descriptor_limit_does_not_spin(mode):
         code, log = server.stop()
     assert answer == b"hi\n", (answer, code, log)  # serving again once descriptors are back
     assert code == 0
-    warnings = [l for l in log.splitlines() if "unable to accept: " in l]
+    warnings = [line for line in log.splitlines() if "unable to accept: " in line]
     assert warnings and len(warnings) <= 4  # one a pause, not one a loop turn
 
 
@@ -283,7 +283,7 @@ def test_a_denied_connection_is_logged_in_both_modes(mode, tmp_path):
     finally:
         code, log = server.stop()
     assert code == 0
-    line = [l for l in log.splitlines() if reason in l][0]
+    line = [text for text in log.splitlines() if reason in text][0]
     assert line.startswith("tcpserverd: info: ")
     assert ("refused 127.0.0.1 port " in line) == (mode == [])
 

@@ -12,7 +12,8 @@ new one, never half of one.
 import errno
 import os
 
-from . import cdbfile, errors, regfile, rule as rulemod
+from .. import errors, regfile
+from . import cdbfile, record
 
 ENV_VALUE_MAX = 4095  # skalibs reads at most this much of an env file
 EXEC_MAX = 4096
@@ -68,13 +69,13 @@ def _read_exec(rule_fd, rule_dir):
 def _read_rule_at(rule_fd, rule_dir):
     names = os.listdir(rule_fd)  # one listing instead of a stat per file
     if "allow" not in names:
-        return rulemod.DENY if "deny" in names else None
+        return record.DENY if "deny" in names else None
     env = _read_env_dir(rule_fd) if "env" in names else ()
-    if len(rulemod.encode_env(env)) > rulemod.MAX_PART:
+    if len(record.encode_env(env)) > record.MAX_PART:
         raise errors.BadInput("environment in %s/env is too big (max %d bytes)"
-                              % (rule_dir, rulemod.MAX_PART))
+                              % (rule_dir, record.MAX_PART))
     exec_text = _read_exec(rule_fd, rule_dir) if "exec" in names else b""
-    return rulemod.Rule(True, env, exec_text)
+    return record.Rule(True, env, exec_text)
 
 
 def read_rule(rule_dir):
@@ -146,7 +147,7 @@ def compile_to_cdb(root, cdb_path):
         nonlocal count
         for key, found in walk(root):
             count += 1
-            yield key.encode("utf-8", "surrogateescape"), rulemod.encode(found)
+            yield key.encode("utf-8", "surrogateescape"), record.encode(found)
 
     try:
         cdbfile.write_atomic(cdb_path, records())

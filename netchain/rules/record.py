@@ -11,7 +11,7 @@ the cdb backend and the tools all encode and decode through it.
 import collections
 import os
 
-from . import errors
+from .. import errors
 
 MAX_PART = 4096
 MAX_RECORD = 1 + 2 + MAX_PART + 2 + MAX_PART + 1  # 8197, as s6's reader

@@ -6,7 +6,8 @@ import os
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from netchain import cdbfile, errors, rule as rulemod, rules
+from netchain import errors, rules
+from netchain.rules import cdbfile, record as rulemod
 
 DENY_ALL = [(b"ip4/0.0.0.0_0", b"D"), (b"ip6/::_0", b"D")]
 CLIENTS = ["1.2.3.4", "127.0.0.1", "::1", "2001:db8::7"]
@@ -99,7 +100,7 @@ def test_damaged_files_give_our_error_or_a_bounded_answer(tmp_path_factory, cont
         reader = cdbfile.CdbReader(str(path))
     except cdbfile.CorruptCdb:
         return
-    for key, value in content:
+    for key, _ in content:
         found = reader.get(key)
         assert found is None or isinstance(found, bytes)
     assert all(isinstance(k, bytes) for k, _ in reader.items())

@@ -6,7 +6,8 @@ CorruptRules (exit 111) when it cannot read: an error is never an allow.
 
 import os
 
-from . import cdbfile, djbrules, errors, regfile, rule as rulemod, rulekeys, ruletree
+from .. import errors, regfile
+from . import cdbfile, djb, keys, record, tree
 
 S6 = cdbfile.S6
 DJB = cdbfile.DJB
@@ -23,7 +24,7 @@ class TreeRules:
 
     def find(self, key):
         try:
-            return ruletree.read_rule(os.path.join(self.root, key))
+            return tree.read_rule(os.path.join(self.root, key))
         except OSError as exc:
             raise errors.CorruptRules("unable to read rule %s in %s: %s"
                                       % (key, self.root, exc.strerror)) from None
@@ -49,10 +50,10 @@ class CdbRules:
         if value is None:
             return None
         if self.layout == DJB:
-            return djbrules.decode(value)
+            return djb.decode(value)
         try:
-            return rulemod.decode(value)
-        except rulemod.BadRecord as exc:
+            return record.decode(value)
+        except record.BadRecord as exc:
             raise errors.CorruptRules("invalid record %s in %s: %s"
                                       % (key, self.reader.path, exc)) from None
 
@@ -94,12 +95,12 @@ class CdbSource:
         return self.rules
 
 
-def first_match(backend, keys):
-    for key in keys:
+def first_match(backend, candidates):
+    for key in candidates:
         found = backend.find(key)
         if found is not None:
-            return rulemod.Decision(key, found)
-    return rulemod.Decision()
+            return record.Decision(key, found)
+    return record.Decision()
 
 
 MAX_REMEMBERED = 4096
@@ -121,12 +122,12 @@ def remembered(backend, question, lookup):
 def lookup_ip(backend, ip):
     """s6 order, IP part: the Decision of the first ip4/ip6 key found."""
     return remembered(backend, ("ip", ip),
-                      lambda: first_match(backend, rulekeys.ip_keys(ip)))
+                      lambda: first_match(backend, keys.ip_keys(ip)))
 
 
 def lookup_host(backend, host):
     """s6 order, name part: reversedns keys (host None: only '@')."""
-    return first_match(backend, rulekeys.reversedns_keys(host))
+    return first_match(backend, keys.reversedns_keys(host))
 
 
 def lookup(backend, ip, host=None, with_host=False):
@@ -140,7 +141,7 @@ def lookup(backend, ip, host=None, with_host=False):
 def lookup_djb(backend, ip, host=None, info=None):
     """ucspi-tcp order over a tcprules cdb; no match is an allow."""
     decision = remembered(backend, ("djb", ip, host, info),
-                          lambda: first_match(backend, rulekeys.djb_keys(ip, host, info)))
+                          lambda: first_match(backend, keys.djb_keys(ip, host, info)))
     if decision.rule is None:
-        return rulemod.Decision(None, rulemod.ALLOW)
+        return record.Decision(None, record.ALLOW)
     return decision

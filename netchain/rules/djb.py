@@ -6,7 +6,7 @@ NUL-terminated instructions: b'D\\0' for deny, b'+NAME=value\\0' per
 variable.  A plain allow is the empty value.
 """
 
-from . import rule as rulemod
+from . import record
 
 
 class ParseError(ValueError):
@@ -117,7 +117,7 @@ def decode(value):
             name, sep, val = item[1:].partition(b"=")
             if sep:
                 env.append((name, val))
-    return rulemod.Rule(allow, tuple(env))
+    return record.Rule(allow, tuple(env))
 
 
 def explain(value):

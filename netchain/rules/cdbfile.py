@@ -22,7 +22,7 @@ import struct
 
 from cdblib.djb_hash import djb_hash
 
-from . import errors, regfile
+from .. import errors, regfile
 
 _PAIR = struct.Struct("<LL")
 _HEADER_SIZE = 2048

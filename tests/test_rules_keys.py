@@ -2,7 +2,7 @@ import ipaddress
 
 from hypothesis import given, strategies as st
 
-from netchain import rulekeys
+from netchain.rules import keys as rulekeys
 
 
 def test_ip4_walk_order():

@@ -5,7 +5,7 @@ s6 layout (doc/design.md 4.2): ip4/NET_LEN for 32..0 or ip6/NET_LEN for
 djb tcprules layout (4.4): ucspi-tcp 0.88's rules.c order.
 """
 
-from . import addr
+from .. import addr
 
 
 def ip_keys(ip_text):

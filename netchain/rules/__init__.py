@@ -1,0 +1,24 @@
+"""The rules library, cut along two axes as s6's accessrules is (keys x
+backends), with one owner for each format and each lookup order:
+
+    keys      lookup orders: which keys are tried, in which order (s6's
+              ip4/ip6/reversedns walk; ucspi-tcp 0.88's rules.c order)
+    record    a rule (allow/deny, env, exec) and its s6 cdb record bytes
+    djb       djb's tcprules text and its cdb values
+    tree      the rules tree on disk: read, write a rule atomically,
+              compile a tree to a cdb
+    cdbfile   cdb files: the validating reader, the atomic writer
+    backends  the backends (tree, cdb of either layout) and the lookups
+              over them; what this package exports
+
+Programs import the package (rules.TreeRules, rules.lookup_ip, ...) or
+the one module whose format they handle.  doc/rules-formats.md says what
+the formats are.
+"""
+
+from .backends import (DJB, S6, CdbRules, CdbSource, TreeRules, first_match, lookup, lookup_djb,
+                       lookup_host, lookup_ip, open_cdb, remembered)
+from . import record
+
+__all__ = ["DJB", "S6", "CdbRules", "CdbSource", "TreeRules", "first_match", "lookup",
+           "lookup_djb", "lookup_host", "lookup_ip", "open_cdb", "record", "remembered"]

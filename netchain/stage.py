@@ -1,0 +1,48 @@
+"""The stage contract: what a chain program that tcpserverd may fuse provides.
+
+A stage is a program that works on one connection and then hands it on:
+tcp-env, ident-lookup, tcpserver-access, connlimit, tcpserver-rules (the
+rows of netchain.TABLE with stage=True).  Its module provides:
+
+PROG, USAGE
+    its name and its usage line (printed as 'PROG: usage: USAGE').
+parse(argv) -> (config, rest)
+    reads the options in argv (argv[0] is the program's name) once;
+    rest is the argv of the next program.  Raises UsageError or BadInput
+    (exit 100) for bad options, and checks here, once, what the
+    environment must hold for it (DNSCACHEIP, IDENTPORT...).
+step(config, ctx, argv) -> argv
+    does the work for one connection described by ctx (a
+    netchain.chain.Context: env, the connection's descriptor, a deadline,
+    log) and returns the argv to continue with (argv itself, or a rule's
+    command).  It never execs, never exits, never writes to stdout.  It
+    raises Denied (exit 1) to refuse the connection, BadInput (100) for an
+    environment it cannot use, another NetchainError for anything else
+    (111 system, 2/99 IDENT under -w...); any other exception is a bug.
+    Log lines go through ctx.log, or ctx.log_child for a line naming the
+    connection's process.  Network text is data: never a format string.
+may_block(config) -> bool   (optional; absent means False)
+    whether step may wait on the network (DNS, IDENT): fused, such a
+    step runs in a worker thread, never in the accept loop.
+main(argv) -> int
+    the program run alone: chain.run_alone(module, argv), which runs
+    parse and step on fd 0 and execs the next program.
+
+Exec mode and fused mode therefore run the same code: exec mode through
+main in one process per stage, fused mode through parse once and step
+per connection inside tcpserverd (netchain.fuse).  Adding a stage is one
+module and one row of netchain.TABLE.
+"""
+
+REQUIRED = ("PROG", "USAGE", "parse", "step", "main")
+
+
+def missing(module):
+    """The names of the contract module does not provide."""
+    return [name for name in REQUIRED if not hasattr(module, name)]
+
+
+def may_block(module, config):
+    """Whether the stage's step may wait on the network."""
+    check = getattr(module, "may_block", None)
+    return bool(check(config)) if check is not None else False
