@@ -1,7 +1,5 @@
 """getopt-style option parsing and the one number scanner (doc/design.md 6)."""
 
-import getopt
-
 from . import errors
 
 INT_MAX = (1 << 31) - 1   # what a C int holds: listen(), timeouts
@@ -18,15 +16,56 @@ def parse(argv, spec, djb=False):
     argument -- c'), to be printed before the usage line.
     """
     try:
-        return getopt.getopt(argv[1:], spec)
-    except getopt.GetoptError as exc:
+        return _getopt(argv[1:], spec)
+    except _OptionError as exc:
         if not djb:
-            raise errors.UsageError(str(exc)) from None
-        missing = exc.opt and exc.opt in spec and spec[spec.index(exc.opt) + 1:][:1] == ":"
+            raise errors.UsageError(exc.text) from None
         failure = errors.UsageError()
         failure.first_line = "%s -- %s" % (
-            "option requires an argument" if missing else "illegal option", exc.opt)
+            "option requires an argument" if exc.missing else "illegal option", exc.letter)
         raise failure from None
+
+
+class _OptionError(Exception):
+    def __init__(self, letter, missing):
+        super().__init__(letter)
+        self.letter, self.missing = letter, missing
+        self.text = ("option -%s requires an argument" % letter if missing
+                     else "option -%s not recognized" % letter)
+
+
+def _getopt(args, spec):
+    """POSIX getopt: clustered letters (-HRl0), an argument attached or in
+    the next word, '--' ends the options, the first non-option too.  Our
+    own, not the getopt module: that one imports gettext and re, which
+    cost every exec-mode program milliseconds at start-up."""
+    opts, index = [], 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            return opts, args[index + 1:]
+        if not word.startswith("-") or word == "-":
+            break
+        position = 1
+        while position < len(word):
+            letter = word[position]
+            place = spec.find(letter)
+            if letter == ":" or place < 0:
+                raise _OptionError(letter, False)
+            if spec[place + 1:place + 2] != ":":
+                opts.append(("-" + letter, ""))
+                position += 1
+                continue
+            if position + 1 < len(word):
+                opts.append(("-" + letter, word[position + 1:]))
+            elif index + 1 < len(args):
+                index += 1
+                opts.append(("-" + letter, args[index]))
+            else:
+                raise _OptionError(letter, True)
+            break
+        index += 1
+    return opts, args[index:]
 
 
 def scan(text, what, low=0, high=INT_MAX):

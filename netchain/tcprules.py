@@ -46,7 +46,7 @@ def compile_stream(stream, cdb_path, temp_path):
 
 def _write(handle, stream, temp_path):
     try:
-        cdbfile.write_records(handle, _records(stream))
+        cdbfile.write_pairs(handle, *_records(stream))
     except djb.ParseError as exc:
         raise errors.BadInput(str(exc)) from None
     except _InputError as exc:
@@ -68,8 +68,7 @@ def _records(stream):
         data = stream.read()
     except OSError as exc:
         raise _InputError(exc) from None
-    # split(b"\n") leaves a last empty piece (or the unterminated last line)
-    return djb.parse_lines(data.split(b"\n"))
+    return djb.parse_text(data)
 
 
 def main(argv):

@@ -127,3 +127,19 @@ def test_every_parser_takes_a_number_or_refuses_with_100(value):
             parse(value)
         except errors.NetchainError as exc:
             assert exc.code == 100 or isinstance(exc, errors.Denied), (prog, flag, value, exc)
+
+
+@given(st.lists(st.sampled_from(["-a", "-b", "-bx", "-ab", "-ba", "-c", "--", "-", "x", "-Z", "-a-b",
+                                 "-bb", ""]), max_size=6))
+def test_our_getopt_reads_as_posix_getopt(args):
+    """options.parse's own getopt agrees with the standard library's."""
+    import getopt
+    try:
+        expected = getopt.getopt(args, "ab:c")
+    except getopt.GetoptError as exc:
+        expected = ("error", exc.opt)
+    try:
+        got = options._getopt(args, "ab:c")
+    except options._OptionError as exc:
+        got = ("error", exc.letter)
+    assert got == expected

@@ -77,3 +77,38 @@ def test_s6_record_decoder_fails_closed(value):
 def test_tcprules_value_decoder_never_raises(value):
     found = djbrules.decode(value)
     assert found.allow == (not any(item.startswith(b"D") for item in value.split(b"\0")[:-1]))
+
+
+def _instructions_as_tcprules_c(text):
+    """tcprules.c's loop over the instructions, step by step: the oracle."""
+    if text.startswith(b"deny"):
+        data, rest = [b"D\0"], text[4:]
+    elif text.startswith(b"allow"):
+        data, rest = [], text[5:]
+    else:
+        return None
+    while rest:
+        if rest[:1] != b",":
+            return None
+        equals = rest.find(b"=")
+        if equals < 0 or equals + 1 >= len(rest):
+            return None
+        quote = rest[equals + 1:equals + 2]
+        end = rest.find(quote, equals + 2)
+        if end < 0:
+            return None
+        data.append(b"+" + rest[1:equals + 1] + rest[equals + 2:end] + b"\0")
+        rest = rest[end + 1:]
+    return b"".join(data)
+
+
+@given(st.builds(lambda head, tail: head + tail, st.sampled_from([b"allow", b"deny", b"all", b""]),
+                 st.lists(st.sampled_from([b",", b"=", b'"', b"'", b"|", b"A", b"x", b" ", b"\n", b"\0"]),
+                          max_size=14).map(b"".join)))
+def test_instruction_parser_reads_as_tcprules_c(text):
+    expected = _instructions_as_tcprules_c(text)
+    try:
+        got = djbrules.parse_instructions(text, b"line")
+    except djbrules.ParseError:
+        got = None
+    assert got == expected

@@ -16,9 +16,19 @@ the one module whose format they handle.  doc/rules-formats.md says what
 the formats are.
 """
 
-from .backends import (DJB, S6, CdbRules, CdbSource, TreeRules, first_match, lookup, lookup_djb,
-                       lookup_host, lookup_ip, open_cdb, remembered)
-from . import record
+_EXPORTS = ("DJB", "S6", "CdbRules", "CdbSource", "TreeRules", "first_match", "lookup",
+            "lookup_djb", "lookup_host", "lookup_ip", "open_cdb", "remembered")
+__all__ = list(_EXPORTS) + ["backends", "cdbfile", "djb", "keys", "record", "tree"]
 
-__all__ = ["DJB", "S6", "CdbRules", "CdbSource", "TreeRules", "first_match", "lookup",
-           "lookup_djb", "lookup_host", "lookup_ip", "open_cdb", "record", "remembered"]
+
+def __getattr__(name):
+    """rules.TreeRules and the like, imported on first use: tcprules needs
+    only djb and cdbfile, and should not pay for the backends (and the
+    socket module they pull in) at every start."""
+    import importlib
+
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(".backends", __name__), name)
+    if name in __all__:
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

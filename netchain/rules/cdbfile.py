@@ -1,9 +1,8 @@
 """djb cdb files: a validating reader and an atomic writer.
 
-The writer uses cdbx (C, byte-identical output, about ten times faster)
-when it is installed and pure-cdb's cdblib otherwise.  The reader is our
-own, on top of cdblib's hash function, because a daemon must neither hang
-nor die on a bad file:
+The writer is cdbx's (C, byte-identical to cdbmake).  The reader is our
+own, on top of pure-cdb's hash function (cdblib.djb_hash), because a
+daemon must neither hang nor die on a bad file:
 
 - the file is read into memory once (never mmap'ed: a file truncated in
   place under a mapping kills the process with SIGBUS), through a
@@ -138,27 +137,29 @@ def _check_slots(data, tables, hashes, path):
         raise CorruptCdb(path, "hash table does not match the records")
 
 
-def _make_writer(handle):
-    """Return (add, finish) for a new cdb written to an open binary file."""
-    try:
-        import cdbx
-    except ImportError:
-        import cdblib
+def write_pairs(handle, keys, values):
+    """Write the records keys[i] -> values[i] (bytes), in that order, as a
+    cdb to the open binary file handle, and fsync it.
 
-        writer = cdblib.Writer(handle)
-        return writer.put, writer.finalize
+    The one cdb writer: cdbx's (C, a required dependency, byte-identical
+    to djb's cdbmake).  The records go to it through map() inside a
+    zero-length deque, so that no Python code runs per record.
+    """
+    import collections
+
+    import cdbx
+
     maker = cdbx.CDB.make(handle, mmap=False)
-    return maker.add, lambda: maker.commit().close()
+    collections.deque(map(maker.add, keys, values), maxlen=0)
+    maker.commit().close()
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def write_records(handle, records):
-    """Write records (an iterable of (key, value) bytes) as a cdb to handle."""
-    add, finish = _make_writer(handle)
-    for key, value in records:
-        add(key, value)
-    finish()
-    handle.flush()
-    os.fsync(handle.fileno())
+    """write_pairs for an iterable of (key, value)."""
+    pairs = list(records)
+    write_pairs(handle, [key for key, _ in pairs], [value for _, value in pairs])
 
 
 def _default_mode():

@@ -6,6 +6,8 @@ NUL-terminated instructions: b'D\\0' for deny, b'+NAME=value\\0' per
 variable.  A plain allow is the empty value.
 """
 
+import re
+
 from . import record
 
 
@@ -34,27 +36,30 @@ def _number(text, line):
     return value
 
 
+# allow or deny, then ',NAME=QvalueQ' items with nothing between them (0.88
+# skips no blanks): NAME runs to the first '=', Q is any byte, the value
+# runs to the next Q and cannot hold it (so no backtracking can read a
+# line otherwise than tcprules.c's loop does).
+_INSTRUCTIONS = re.compile(rb"(allow|deny)((?:,[^=]*=(.)(?:(?!\3).)*\3)*)", re.S)
+_ITEM = re.compile(rb",([^=]*=)(.)((?:(?!\2).)*)\2", re.S)
+
+
+def instruction_value(text):
+    """The cdb value for the part after the colon: b'D\\0' for deny, then
+    b'+NAME=value\\0' per item; None when tcprules cannot parse it."""
+    found = _INSTRUCTIONS.fullmatch(text)
+    if found is None:
+        return None
+    items = b"".join([b"+" + name + value + b"\0" for name, _, value in _ITEM.findall(found.group(2))])
+    return items if found.group(1) == b"allow" else b"D\0" + items
+
+
 def parse_instructions(text, line):
-    """Return the cdb value for the part after the colon."""
-    if text.startswith(b"deny"):
-        data, rest = [b"D\0"], text[4:]
-    elif text.startswith(b"allow"):
-        data, rest = [], text[5:]
-    else:
+    """instruction_value(text), or ParseError naming line."""
+    value = instruction_value(text)
+    if value is None:
         raise ParseError(line)
-    while rest:  # only ',NAME=QvalueQ' may follow: 0.88 skips no blanks here
-        if rest[:1] != b",":
-            raise ParseError(line)
-        equals = rest.find(b"=")
-        if equals < 0 or equals + 1 >= len(rest):
-            raise ParseError(line)
-        quote = rest[equals + 1:equals + 2]
-        end = rest.find(quote, equals + 2)
-        if end < 0:
-            raise ParseError(line)
-        data.append(b"+" + rest[1:equals + 1] + rest[equals + 2:end] + b"\0")
-        rest = rest[end + 1:]
-    return b"".join(data)
+    return value
 
 
 def expand_address(address, line):
@@ -99,6 +104,39 @@ def parse_lines(lines):
             yield from ((key, value) for key in expand_address(address, line))
         else:
             yield address, value
+
+
+# A line tcprules reads: not a comment, an address up to the first ':',
+# the instructions (trailing blanks cut later, once per distinct text).
+# Lines without ':' (blank ones too) do not match, as tcprules skips them.
+_LINE = re.compile(rb"^(?!#)([^:\n]*):([^\n]*)", re.M)
+# An address that tcprules expands as a range (no '=' and no '@').
+_RANGE = re.compile(rb"^(?!#)[^:=@\n]*-[^:=@\n]*:", re.M)
+
+
+def parse_text(data):
+    """(keys, values) for a whole tcprules input, in file order.
+
+    The same records as parse_lines, found by one regular-expression pass
+    in C and with each distinct instruction text parsed once; a text that
+    does not parse is reported with the first line holding it, which is
+    the first bad line of the file.  Inputs with address ranges go
+    through parse_lines.
+    """
+    if b"-" in data and _RANGE.search(data):
+        records = list(parse_lines(data.split(b"\n")))
+        return [key for key, _ in records], [value for _, value in records]
+    found = _LINE.findall(data)
+    if not found:
+        return [], []
+    keys, texts = zip(*found)
+    values = dict.fromkeys(texts)
+    for text in values:
+        values[text] = instruction_value(text.rstrip(b" \t"))
+    if None in values.values():
+        first_bad = next(i for i, text in enumerate(texts) if values[text] is None)
+        raise ParseError(keys[first_bad] + b":" + texts[first_bad].rstrip(b" \t"))
+    return list(keys), list(map(values.__getitem__, texts))
 
 
 def decode(value):
