@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 
-from . import errors, options, runner
+from . import errors, options, regfile, runner
 from .rules import cdbfile, record, tree
 
 PROG = "accessrules-fs-from-cdb"
@@ -32,6 +32,7 @@ def unpack(cdb_path, root):
         if os.path.lexists(root):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), root)
         os.rename(built, root)
+        regfile.fsync_directory(parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         reader.close()

@@ -49,3 +49,84 @@ def read_regular(path, limit, dir_fd=None):
 def identity(info):
     """What tells one version of a file from another (rename or rewrite)."""
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+class WriteFailed(Exception):
+    """An atomic write failed at one step: 'create', 'write' or 'rename'
+    (callers word their messages by step; cause is the OSError)."""
+
+    def __init__(self, step, cause):
+        super().__init__("%s: %s" % (step, cause))
+        self.step, self.cause = step, cause
+
+
+def write_atomic(path, fill, temp_path=None, mode=None):
+    """Put a new file at path, whole or not at all.
+
+    fill(handle) writes the content to a temporary file in path's
+    directory (temp_path if given, as tcprules takes one; else a fresh
+    name); the file is fsynced, renamed over path, and the directory
+    fsynced.  On any failure path is untouched and the temporary removed.
+    mode: the new file's permissions (default: umasked(0o666)).
+    Raises WriteFailed, or what fill raises.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if temp_path is None:
+            import tempfile  # only writers need it: readers start faster without
+
+            fd, temp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ":", dir=directory)
+        else:
+            fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise WriteFailed("create", exc) from None
+    try:
+        _fill_and_sync(fd, fill, umasked() if mode is None else mode)
+        try:
+            os.rename(temp_path, path)
+        except OSError as exc:
+            raise WriteFailed("rename", exc) from None
+    except BaseException:
+        _unlink_quietly(temp_path)
+        raise
+    fsync_directory(directory)
+
+
+def _fill_and_sync(fd, fill, mode):
+    with os.fdopen(fd, "wb") as handle:
+        try:
+            os.fchmod(fd, mode)
+            fill(handle)
+            handle.flush()
+            os.fsync(fd)
+        except OSError as exc:
+            raise WriteFailed("write", exc) from None
+
+
+def fsync_directory(directory):
+    """Make a rename in directory durable; a file system that cannot
+    fsync a directory is no reason to fail."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def umasked(mode=0o666):
+    """mode less the process's umask, as open() would make it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # already gone, or the original error matters more

@@ -8,10 +8,9 @@ removes TMP (which it had created or truncated) instead of leaving half a
 cdb lying there.
 """
 
-import os
 import sys
 
-from . import errors, options
+from . import errors, options, regfile
 from .rules import cdbfile, djb
 from .errstr import error_str
 
@@ -24,35 +23,25 @@ def _fail(text, exc):
 
 
 def compile_stream(stream, cdb_path, temp_path):
-    """Compile a binary stream of rules lines into cdb_path via temp_path."""
+    """Compile a binary stream of rules lines into cdb_path via temp_path,
+    with tcprules' messages for each step that can fail."""
     try:
-        fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    except OSError as exc:
-        raise _fail("unable to create " + temp_path, exc) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _write(handle, stream, temp_path)
-        try:
-            os.rename(temp_path, cdb_path)
-        except OSError as exc:
-            raise _fail("unable to move %s to %s" % (temp_path, cdb_path), exc) from None
-    except BaseException:
-        try:
-            os.unlink(temp_path)
-        except OSError:
-            pass
-        raise
+        regfile.write_atomic(cdb_path, lambda handle: _write(handle, stream), temp_path,
+                              regfile.umasked(0o644))
+    except regfile.WriteFailed as exc:
+        text = {"create": "unable to create " + temp_path,
+                "write": "unable to write to " + temp_path,
+                "rename": "unable to move %s to %s" % (temp_path, cdb_path)}[exc.step]
+        raise _fail(text, exc.cause) from None
 
 
-def _write(handle, stream, temp_path):
+def _write(handle, stream):
     try:
         cdbfile.write_pairs(handle, *_records(stream))
     except djb.ParseError as exc:
         raise errors.BadInput(str(exc)) from None
     except _InputError as exc:
         raise _fail("unable to read input", exc.cause) from None
-    except OSError as exc:
-        raise _fail("unable to write to " + temp_path, exc) from None
 
 
 class _InputError(Exception):

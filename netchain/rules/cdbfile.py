@@ -139,7 +139,7 @@ def _check_slots(data, tables, hashes, path):
 
 def write_pairs(handle, keys, values):
     """Write the records keys[i] -> values[i] (bytes), in that order, as a
-    cdb to the open binary file handle, and fsync it.
+    cdb to the open binary file handle (regfile.write_atomic fsyncs it).
 
     The one cdb writer: cdbx's (C, a required dependency, byte-identical
     to djb's cdbmake).  The records go to it through map() inside a
@@ -153,7 +153,6 @@ def write_pairs(handle, keys, values):
     collections.deque(map(maker.add, keys, values), maxlen=0)
     maker.commit().close()
     handle.flush()
-    os.fsync(handle.fileno())
 
 
 def write_records(handle, records):
@@ -162,34 +161,11 @@ def write_records(handle, records):
     write_pairs(handle, [key for key, _ in pairs], [value for _, value in pairs])
 
 
-def _default_mode():
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def write_atomic(path, records):
-    """Write a cdb next to path, fsync it and rename it into place.
-
-    On any failure the old file is untouched and no temporary is left.
-    Raises OSError; the caller words the message.
-    """
-    import tempfile  # only writers need it; readers start faster without
-
-    directory = os.path.dirname(path) or "."
-    fd, temp = tempfile.mkstemp(prefix=os.path.basename(path) + ":", dir=directory)
+    """Write records as a cdb at path, whole or not at all (regfile's one
+    atomic writer: temporary, fsync, rename, fsync the directory).
+    Raises OSError; the caller words the message."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), _default_mode())
-            write_records(handle, records)
-        os.rename(temp, path)
-    except BaseException:
-        _unlink_quietly(temp)
-        raise
-
-
-def _unlink_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass  # already gone, or the original error matters more
+        regfile.write_atomic(path, lambda handle: write_records(handle, records))
+    except regfile.WriteFailed as exc:
+        raise exc.cause from None

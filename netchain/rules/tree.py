@@ -260,11 +260,13 @@ def install_rule(root, key, found):
 def _swap_into_place(built, target):
     if not os.path.lexists(target):
         os.rename(built, target)  # built now gone; staging removed by caller
+        regfile.fsync_directory(os.path.dirname(target))
         return
     exchange = _renameat2_exchange()
     if exchange is None:
         raise OSError(errno.ENOSYS, "renameat2 not available", target)
     exchange(built, target)  # old rule now lives at built, removed with staging
+    regfile.fsync_directory(os.path.dirname(target))
 
 
 def remove_rule(root, key):
