@@ -30,9 +30,7 @@ USAGE = ("accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET"
          " | DIR compile CDB")
 
 
-NAME_MAX = 255          # one file name: a variable's env/ file, a rule directory
 HOST_MAX = 253          # a DNS name, without its root dot
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _HOST = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 _LOOKS_NUMERIC = re.compile(r"[0-9.]+(/[0-9]*)?\Z")
 
@@ -74,11 +72,8 @@ def _name_key(target):
 
 
 def _env_name(name):
-    """A variable name a shell can use: letters, digits and '_', not
-    starting with a digit, at most 255 bytes (it is a file name)."""
-    if not _VARIABLE.match(name) or len(name) > NAME_MAX:
-        raise errors.BadInput("invalid variable name: %r (letters, digits and _ only)"
-                              % (name[:60],))
+    """A variable name a shell can use (record.check_name, shell=True)."""
+    record.check_name(os.fsencode(name), shell=True)
     return name
 
 

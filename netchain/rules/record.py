@@ -10,6 +10,7 @@ the cdb backend and the tools all encode and decode through it.
 
 import collections
 import os
+import re
 
 from .. import errors
 
@@ -45,6 +46,26 @@ class Decision(collections.namedtuple("Decision", "key rule", defaults=(None, No
     @property
     def allowed(self):
         return self.rule is not None and self.rule.allow
+
+
+NAME_MAX = 255  # a variable of a tree rule is the file env/NAME
+_SHELL_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def check_name(name, shell=False):
+    """name (bytes) if it can be a rule's variable, else BadInput.
+
+    Any rule: not empty, at most 255 bytes, no '=', '/' or NUL, not
+    starting with '.' (what the tree's reader would skip or could not
+    store).  shell: also letters, digits and '_' only, not starting with a
+    digit, as accessrules asks of a person typing one.
+    """
+    bad = (not name or len(name) > NAME_MAX or name.startswith(b".")
+           or any(c in name for c in b"=/\0"))
+    if bad or (shell and not _SHELL_NAME.match(name)):
+        raise errors.BadInput("invalid variable name: %r%s" % (
+            name[:60].decode("utf-8", "replace"), " (letters, digits and _ only)" if shell else ""))
+    return name
 
 
 def encode_env(env):

@@ -172,8 +172,7 @@ def write_rule_dir(rule_dir, found):
     if found.env:
         os.mkdir(os.path.join(rule_dir, "env"))
     for name, value in found.env:
-        if b"/" in name or name.startswith(b".") or not name:
-            raise errors.BadInput("invalid variable name: %r" % (name,))
+        record.check_name(name)
         # newline in a value came from a NUL in the file: write it back so.
         content = b"" if value is None else value.replace(b"\n", b"\0") + b"\n"
         _write_file(os.path.join(rule_dir, "env", os.fsdecode(name)), content)
