@@ -14,7 +14,7 @@ import signal  # imported now: after a privilege drop the library may be unreada
 import sys
 import time
 
-from . import errors
+from . import errors, logline
 
 
 class Context:
@@ -26,7 +26,7 @@ class Context:
         self._family = family   # known to the daemon; else read from the socket
         self.sock = None        # made only for the stages that need one
         self.deadline = deadline
-        self.log = log or (lambda text: sys.stderr.write(text + "\n"))
+        self.log = log or logline.write
         self.pid = pid          # this process's pid in exec mode; None in-process
         # fused: the daemon wrote PROTO and the four endpoint variables
         # itself, from accept(): valid by construction, not checked again
@@ -239,7 +239,7 @@ def run_alone(module, argv):
     config, rest = module.parse(argv)
     if not rest:
         raise errors.UsageError("no program to run")
-    ctx = Context(dict(os.environ), log=lambda text: sys.stderr.write(text + "\n"),
+    ctx = Context(dict(os.environ), log=logline.write,
                   pid=os.getpid())
     try:
         next_argv = module.step(config, ctx, rest)

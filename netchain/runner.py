@@ -2,7 +2,7 @@
 
 import sys
 
-from . import errors
+from . import errors, logline
 
 
 def warn(prog, text):
@@ -15,11 +15,7 @@ def info(prog, text):
 
 
 def _say(line):
-    try:
-        sys.stderr.write(line)
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass  # a closed stderr must not turn an error into a crash
+    logline.write(line[:-1] if line.endswith("\n") else line)
 
 
 def report(prog, usage, exc):

@@ -4,17 +4,12 @@ One method per event, so the daemon says what happened and the style says
 how it reads.  Lines go to fd 2 with one write each.
 """
 
-import os
 
-from . import chain, spawn
+from . import chain, logline, spawn
 from .errstr import error_str
 
 
-def _write(line):
-    try:
-        os.write(2, (line + "\n").encode("utf-8", "surrogateescape"))
-    except OSError:
-        pass
+_write = logline.write
 
 
 def _write_child_lines(lines, pid):

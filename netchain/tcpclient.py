@@ -11,9 +11,8 @@ remote name and IDENT lookups off, as in ucspi-tcp.
 
 import os
 import socket
-import sys
 
-from . import addr, chain, conn, dnsclient, errors, identclient, lookups, options
+from . import addr, chain, conn, dnsclient, errors, identclient, logline, lookups, options
 from .errstr import error_str
 
 PROG = "tcpclient"
@@ -142,7 +141,7 @@ def run(config, rest):
     ip, port = _address(rest[0], os.environ), _port(rest[1])
     sock = connect(config, ip, port)
     if config.verbosity >= 2:
-        sys.stderr.write("tcpclient: connected to %s port %d\n" % (ip, port))
+        logline.write("tcpclient: connected to %s port %d" % (ip, port))
     env = environment(config, sock, dict(os.environ))
     for fd in (6, 7):
         os.dup2(sock.fileno(), fd)

@@ -14,7 +14,7 @@ import errno
 import socket
 import sys
 
-from . import chain, conn, dnsclient, errors, identclient, lookups, options, rules
+from . import chain, conn, dnsclient, errors, identclient, logline, lookups, options, rules
 from .errstr import error_str
 
 PROG = "tcpserver-rules"
@@ -192,5 +192,5 @@ def main(argv):
             raise
         # the exec of the program failed: tcpserver's words, exit 111
         if config.verbosity >= 1:
-            sys.stderr.write("%sunable to run %s: %s\n" % (DROP, rest[0], error_str(number)))
+            logline.write("%sunable to run %s: %s" % (DROP, rest[0], error_str(number)))
         raise errors.NetchainError("", errors.TEMPORARY) from None
