@@ -52,3 +52,12 @@ def test_djb_order_matches_ucspi_tcp():
         "joe@1.2.3.4", "joe@=mail.example.com", "1.2.3.4", "=mail.example.com",
         "1.2.3.", "1.2.", "1.", "=.example.com", "=.com", "=", ""]
     assert rulekeys.djb_keys("1.2.3.4") == ["1.2.3.4", "1.2.3.", "1.2.", "1.", ""]
+
+
+@given(st.one_of(st.integers(0, (1 << 128) - 1), st.integers(0, (1 << 40)),
+                 st.integers(0, 1 << 32).map(lambda v: (0xFFFF << 32) | v),
+                 st.lists(st.sampled_from([0, 0, 0, 1, 0xFFFF, 0xABCD]), min_size=8, max_size=8).map(
+                     lambda groups: int.from_bytes(b"".join(g.to_bytes(2, "big") for g in groups), "big"))))
+def test_fast_ipv6_text_is_rfc5952(value):
+    from netchain import addr
+    assert rulekeys.format_ip6_fast(value) == addr.format_ip6(value)
