@@ -116,3 +116,29 @@ def test_unknown_program():
                             env=dict(os.environ, PYTHONPATH=ROOT), timeout=30)
     assert result.returncode == 100
     assert result.stderr.startswith(b"netchain: fatal: unknown program: nosuch")
+
+
+def test_man_pages_are_made_from_the_doc_pages():
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "mkman.py"), "--check"],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode() + " (run: python scripts/mkman.py)"
+
+
+def test_wheel_holds_the_package_its_man_pages_and_license(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), ROOT],
+                           capture_output=True, timeout=300)
+    if built.returncode != 0 and b"Could not find a version" in built.stderr:
+        pytest.skip("no package index to build with: %s" % built.stderr[-200:])
+    assert built.returncode == 0, built.stderr
+    (wheel,) = [name for name in os.listdir(tmp_path) if name.endswith(".whl")]
+    names = zipfile.ZipFile(tmp_path / wheel).namelist()
+    for program in TABLE:
+        assert "netchain/%s.py" % program.module in names
+        assert any(name.endswith("data/share/man/man1/%s.1" % program.name) for name in names)
+    assert "netchain/rules/backends.py" in names
+    assert any(".dist-info/" in name and name.endswith("LICENSE") for name in names)
