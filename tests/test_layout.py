@@ -142,3 +142,12 @@ def test_wheel_holds_the_package_its_man_pages_and_license(tmp_path):
         assert any(name.endswith("data/share/man/man1/%s.1" % program.name) for name in names)
     assert "netchain/rules/backends.py" in names
     assert any(".dist-info/" in name and name.endswith("LICENSE") for name in names)
+
+
+@pytest.mark.parametrize("program", TABLE, ids=lambda p: p.name)
+def test_doc_pages_share_one_skeleton(program):
+    """Interface line, what it does, then these sections in this order."""
+    with open(os.path.join(ROOT, "doc", program.name + ".md")) as handle:
+        headings = re.findall(r"^## (.*)$", handle.read(), re.M)
+    wanted = ["Options", "Environment", "Exit codes", "Signals", "Notes"]
+    assert [h for h in headings if h in wanted] == wanted, headings
