@@ -47,14 +47,14 @@ def target_key(target, say=None):
             return target_key(rest, say)
         return target_key(rest.replace("_", "/"), say)
     if target == "@":
-        return "reversedns/@"
+        return keys.ANY_NAME
     try:
         family, network, length, had_host_bits = addr.parse_network(target)
     except ValueError:
         if _LOOKS_NUMERIC.match(target) or ":" in target or "/" in target:
             raise errors.BadInput("not an address or network: %r" % (target,)) from None
         return _name_key(target)
-    key = "ip%d/%s_%d" % (family, addr.format_ip(family, network), length)
+    key = keys.ip_key(family, network, length)
     if had_host_bits and say:
         say("%s has host bits set: using the network %s" % (target, key))
     return key
@@ -68,7 +68,7 @@ def _name_key(target):
     if (name is None or len(name) > HOST_MAX or not name.isascii()
             or not all(_HOST.match(label) for label in name.split("."))):
         raise errors.BadInput("not an address, network or host name: %r" % (target,))
-    return "reversedns/" + name
+    return keys.name_key(name)
 
 
 def _env_name(name):

@@ -21,6 +21,22 @@ def format_ip6_fast(value):
     return socket.inet_ntop(socket.AF_INET6, value.to_bytes(16, "big"))
 
 
+ANY_NAME = "reversedns/@"
+
+
+def ip_key(family, network, length, text=None):
+    """The key of a network: 'ip4/10.0.0.0_8', 'ip6/2001:db8::_32'.
+    text: the network's address text when the caller has it already."""
+    if text is None:
+        text = addr.format_ip4(network) if family == 4 else format_ip6_fast(network)
+    return "ip%d/%s_%d" % (family, text, length)
+
+
+def name_key(name):
+    """The key of a host name or domain: 'reversedns/example.com'."""
+    return "reversedns/" + name
+
+
 def ip_keys(ip_text):
     """s6 keys for an address, most specific first ('::ffff:a.b.c.d' is IPv4).
 
@@ -28,7 +44,6 @@ def ip_keys(ip_text):
     runs for every connection.
     """
     family, value = addr.parse_ip(ip_text)
-    kind = "ip4/" if family == 4 else "ip6/"
     fmt = addr.format_ip4 if family == 4 else format_ip6_fast
     masks = addr.masks(family)
     last_net, text = None, ""
@@ -36,7 +51,7 @@ def ip_keys(ip_text):
         net = value & masks[length]
         if net != last_net:
             text, last_net = fmt(net), net
-        yield "%s%s_%d" % (kind, text, length)
+        yield ip_key(family, net, length, text)
 
 
 def usable_host_name(name):
@@ -61,9 +76,9 @@ def reversedns_keys(name):
     keys = []
     name = usable_host_name(name)
     while name:
-        keys.append("reversedns/" + name)
+        keys.append(name_key(name))
         _, _, name = name.partition(".")
-    keys.append("reversedns/@")
+    keys.append(ANY_NAME)
     return keys
 
 
