@@ -32,6 +32,21 @@ class Lookups:
         self.timeout = timeout
         self.resolver = None
 
+    def set_option(self, flag, value):
+        """Apply a letter every program reads the same way: -h/-H (names
+        or not), -p/-P (paranoid or not; -p implies -h), -l NAME.  Returns
+        False for any other letter."""
+        if flag in ("-h", "-H"):
+            self.dns = flag == "-h" or self.paranoid
+        elif flag in ("-p", "-P"):
+            self.paranoid = flag == "-p"
+            self.dns = self.dns or self.paranoid
+        elif flag == "-l":
+            self.local_name = value
+        else:
+            return False
+        return True
+
     def check_settings(self, local_lookup=False, environ=None):
         """Refuse a bad DNSCACHEIP/DNSCACHEPORT (when a name may be looked
         up) or IDENTPORT (with ident) now, at start-up, with exit 100."""

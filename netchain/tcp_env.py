@@ -18,17 +18,12 @@ USAGE = "tcp-env [ -H | -h ] [ -p ] [ -l localname ] [ -t timeout ] prog..."
 def parse(argv):
     """(Lookups, rest): -h/-H, -p (implies -h), -l, -t milliseconds."""
     opts, rest = options.parse(argv, "hHpl:t:")
-    dns, paranoid, local_name, timeout = False, False, None, lookups.DEFAULT_TIMEOUT
+    config = lookups.Lookups()
     for flag, value in opts:
-        if flag in ("-h", "-H"):
-            dns = flag == "-h"
-        elif flag == "-p":
-            paranoid = True
-        elif flag == "-l":
-            local_name = value
-        elif flag == "-t":
-            timeout = options.number(value, "-t") / 1000
-    config = lookups.Lookups(dns, paranoid, local_name, timeout=timeout)
+        if flag == "-t":
+            config.timeout = options.number(value, "-t") / 1000
+        else:
+            config.set_option(flag, value)
     config.check_settings()
     return config, rest
 

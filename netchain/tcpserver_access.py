@@ -45,19 +45,11 @@ class Config:
                 self.rules = rules.TreeRules(value)
             elif flag == "-x":
                 self.rules = rules.CdbSource(value)
+            elif flag == "-t":
+                self.lookups.timeout = options.number(value, "-t") / 1000
             else:
-                self._lookup_option(flag, value)
+                self.lookups.set_option(flag, value)
         self.lookups.check_settings()
-
-    def _lookup_option(self, flag, value):
-        if flag in ("-h", "-H"):
-            self.lookups.dns = flag == "-h"
-        elif flag in ("-p", "-P"):
-            self.lookups.paranoid = flag == "-p"
-        elif flag == "-l":
-            self.lookups.local_name = value
-        elif flag == "-t":
-            self.lookups.timeout = options.number(value, "-t") / 1000
 
     def backend(self):
         return self.rules.current() if isinstance(self.rules, rules.CdbSource) else self.rules

@@ -46,13 +46,8 @@ class Config:
             elif flag == "-x":
                 self.rules_path = value
                 self.rules = rules.CdbSource(value, rules.DJB)
-            elif flag in ("-h", "-H"):
-                self.lookups.dns = flag == "-h"
-            elif flag in ("-p", "-P"):
-                self.lookups.paranoid = flag == "-p"
-            elif flag == "-l":
-                self.lookups.local_name = value
-        self.lookups.dns = self.lookups.dns or self.lookups.paranoid
+            else:
+                self.lookups.set_option(flag, value)
         self.lookups.check_settings(local_lookup=self.lookups.local_name is None)
 
 
