@@ -7,7 +7,7 @@ CorruptRules (exit 111) when it cannot read: an error is never an allow.
 import os
 
 from .. import errors, regfile
-from . import cdbfile, djb, keys, record, tree
+from . import cdbfile, keys, record, tree
 
 S6 = cdbfile.S6
 DJB = cdbfile.DJB
@@ -38,6 +38,10 @@ class CdbRules:
     def __init__(self, reader, layout):
         self.reader = reader
         self.layout = layout
+        if layout == DJB:
+            from . import djb  # its regular expressions cost s6 readers' start-up nothing
+
+            self.decode_djb = djb.decode
         # Decisions already looked up in this file, by lookup; a changed
         # file is a new CdbRules (CdbSource), so they never go stale.
         self.decisions = {}
@@ -50,7 +54,7 @@ class CdbRules:
         if value is None:
             return None
         if self.layout == DJB:
-            return djb.decode(value)
+            return self.decode_djb(value)
         try:
             return record.decode(value)
         except record.BadRecord as exc:

@@ -10,7 +10,6 @@ the cdb backend and the tools all encode and decode through it.
 
 import collections
 import os
-import re
 
 from .. import errors
 
@@ -49,7 +48,8 @@ class Decision(collections.namedtuple("Decision", "key rule", defaults=(None, No
 
 
 NAME_MAX = 255  # a variable of a tree rule is the file env/NAME
-_SHELL_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SHELL_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_SHELL_REST = _SHELL_FIRST | frozenset(b"0123456789")
 
 
 def check_name(name, shell=False):
@@ -62,7 +62,7 @@ def check_name(name, shell=False):
     """
     bad = (not name or len(name) > NAME_MAX or name.startswith(b".")
            or any(c in name for c in b"=/\0"))
-    if bad or (shell and not _SHELL_NAME.match(name)):
+    if bad or (shell and (name[0] not in _SHELL_FIRST or not _SHELL_REST.issuperset(name))):
         raise errors.BadInput("invalid variable name: %r%s" % (
             name[:60].decode("utf-8", "replace"), " (letters, digits and _ only)" if shell else ""))
     return name
