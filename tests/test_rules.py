@@ -112,3 +112,15 @@ def test_instruction_parser_reads_as_tcprules_c(text):
     except djbrules.ParseError:
         got = None
     assert got == expected
+
+
+@given(st.lists(st.builds(lambda head, tail, blanks: head + tail + blanks,
+                          st.sampled_from([b"allow", b"deny", b"all"]),
+                          st.lists(st.sampled_from([b",", b"=", b'"', b"'", b"|", b"A", b"x", b" ", b"\0",
+                                                    b"allow", b"deny"]), max_size=10).map(b"".join),
+                          st.sampled_from([b"", b" ", b"\t "])), min_size=1, max_size=8))
+def test_bulk_instruction_values_read_as_one_by_one(texts):
+    """_values_in_bulk gives each text's value, or None when any is bad."""
+    one_by_one = [djbrules.instruction_value(text.rstrip(b" \t")) for text in texts]
+    bulk = djbrules._values_in_bulk(texts)
+    assert bulk == (None if None in one_by_one else one_by_one)
