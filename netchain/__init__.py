@@ -24,6 +24,7 @@ TABLE = (
     Program("tcprulescheck", "tcprulescheck", False),
     Program("tcpserver-bind", "tcpserver_bind", False),
     Program("tcpserverd", "tcpserverd", False),
+    Program("proxy-server", "proxy_server", True),
     Program("tcp-env", "tcp_env", True),
     Program("ident-lookup", "ident_lookup", True),
     Program("tcpserver-access", "tcpserver_access", True),

@@ -32,6 +32,10 @@ def tcpserverd():
     launch("tcpserverd")
 
 
+def proxy_server():
+    launch("proxy_server")
+
+
 def tcp_env():
     launch("tcp_env")
 
