@@ -25,8 +25,10 @@ STAGE_DEADLINE = 30.0
 
 
 # One accepted connection: its descriptor (owned by the daemon), the
-# listener's address family, the client and its count before this one.
-Accepted = collections.namedtuple("Accepted", "fd family remote_ip remote_port count")
+# listener's address family, the client, its count before this one, and
+# the listener's name (systemd's LISTEN_FDNAMES; None without).
+Accepted = collections.namedtuple("Accepted", "fd family remote_ip remote_port count listener",
+                                  defaults=(None,))
 
 
 class Outcome:

@@ -6,7 +6,7 @@ Shared by tcpserver-bind (s6's wording) and the tcpserver front end
 
 import socket
 
-from . import conn, errors
+from . import conn, errors, options
 
 
 def resolve(host, port_text, family=None):
@@ -48,3 +48,65 @@ def listen(family, sockaddr, backlog=-1, reuse=True, dual_stack=True):
     except OSError as exc:
         raise errors.SystemFailure("unable to bind to %s port %s: %s"
                                    % (sockaddr[0], sockaddr[1], exc.strerror)) from None
+
+
+class Listening:
+    """One socket the daemon accepts on: its family, the local end of
+    every connection when it is bound to one address (else None: each
+    connection's own getsockname tells), and its name (systemd's
+    LISTEN_FDNAMES; None when not given)."""
+
+    def __init__(self, sock, name=None):
+        self.sock, self.name = sock, name
+        self.family = sock.family
+        self.local_end = conn.fixed_local_end(sock)  # saves a syscall a connection
+
+
+def _listening_socket(fd):
+    """The listening stream socket on fd, non-blocking; BadInput otherwise."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError as exc:
+        raise errors.SystemFailure("unable to use fd %d as a listening socket: %s"
+                                   % (fd, exc.strerror)) from None
+    try:
+        listening = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        stream = sock.type == socket.SOCK_STREAM
+    except OSError as exc:
+        sock.detach()
+        raise errors.SystemFailure("unable to use fd %d as a listening socket: %s"
+                                   % (fd, exc.strerror)) from None
+    if not (listening and stream):
+        sock.detach()
+        raise errors.BadInput("fd %d is not a listening stream socket (for systemd's Accept=yes,"
+                              " run tcp-env, not tcpserverd)" % fd)
+    sock.setblocking(False)
+    return sock
+
+
+def inherited(environ, pid):
+    """The Listening sockets to serve: systemd's (fds 3.. with LISTEN_FDS,
+    when LISTEN_PID is this process), else the one on fd 0."""
+    count = environ.get("LISTEN_FDS", "0") if environ.get("LISTEN_PID") == str(pid) else "0"
+    number = options.scan(count, "LISTEN_FDS", 0, 1000)
+    if number == 0:
+        return [Listening(_listening_socket(0))]
+    names = environ.get("LISTEN_FDNAMES", "").split(":") if environ.get("LISTEN_FDNAMES") else []
+    return [Listening(_listening_socket(3 + i), names[i] if i < len(names) else None)
+            for i in range(number)]
+
+
+def adopt_activated_connection(environ, pid):
+    """systemd Accept=yes: the connection is on fd 3 (LISTEN_FDS=1 for
+    this process); put it on fds 0 and 1, as UCSPI programs want it, and
+    forget LISTEN_*.  Returns True when it did."""
+    import os
+
+    if environ.get("LISTEN_PID") != str(pid) or environ.get("LISTEN_FDS") != "1":
+        return False
+    os.dup2(3, 0)
+    os.dup2(3, 1)
+    os.close(3)
+    for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+        environ.pop(name, None)
+    return True

@@ -49,10 +49,11 @@ class S6Log:
     def ip_limit(self, ip, port, count):
         self.info("deny %s port %d count %d/%d" % (ip, port, count, self.localmax))
 
-    def spawned(self, pid, ip, port, count, open_count, stage_lines):
+    def spawned(self, pid, ip, port, count, open_count, stage_lines, listener=None):
         _write_child_lines(stage_lines, pid)
         if self.verbosity >= 2:  # checked first: this runs for every connection
-            self.info("allow %s port %d pid %d count %d/%d" % (ip, port, pid, count, self.localmax))
+            self.info("allow %s port %d pid %d count %d/%d%s" % (
+                ip, port, pid, count, self.localmax, "" if listener is None else " on " + listener))
             self.status(open_count)
 
     def stage_refused(self, ip, port, outcome, open_count):
@@ -96,7 +97,7 @@ class UcspiLog(S6Log):
         self.info("per-IP limit %d reached: closing connection from %s port %d"
                   % (self.localmax, ip, port))
 
-    def spawned(self, pid, ip, port, count, open_count, stage_lines):
+    def spawned(self, pid, ip, port, count, open_count, stage_lines, listener=None):
         self.status(open_count)
         self.info("pid %d from %s" % (pid, ip))
         _write_child_lines(stage_lines, pid)

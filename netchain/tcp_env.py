@@ -9,7 +9,7 @@ lookup confirms it, -H (default) does no lookup, -l sets TCPLOCALHOST.
 
 import sys
 
-from . import chain, conn, dnsclient, lookups, options
+from . import chain, conn, dnsclient, listener, lookups, options
 
 PROG = "tcp-env"
 USAGE = "tcp-env [ -H | -h ] [ -p ] [ -l localname ] [ -t timeout ] prog..."
@@ -49,4 +49,7 @@ def step(config, ctx, argv):
 
 
 def main(argv):
+    import os
+
+    listener.adopt_activated_connection(os.environ, os.getpid())  # systemd Accept=yes: fd 3
     return chain.run_alone(sys.modules[__name__], argv)

@@ -10,6 +10,7 @@ netchain.fuse) unless -X is given.
 """
 
 import errno
+import functools
 import os
 import selectors
 import signal
@@ -17,7 +18,7 @@ import socket
 import sys
 import time
 
-from . import conn, errors, fuse, options, serverlog, spawn
+from . import conn, errors, fuse, listener, options, serverlog, spawn
 
 PROG = "tcpserverd"
 USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
@@ -44,26 +45,11 @@ class Config:
         self.name = flags.get("-N", PROG)
 
 
-def listening_socket():
-    """fd 3 when systemd passed it to us, fd 0 otherwise."""
-    fd = 0
-    if os.environ.get("LISTEN_PID") == str(os.getpid()) and os.environ.get("LISTEN_FDS", "0") != "0":
-        fd = 3
-    try:
-        sock = socket.socket(fileno=fd)
-        sock.getsockname()
-    except OSError as exc:
-        raise errors.SystemFailure("unable to use fd %d as a listening socket: %s"
-                                   % (fd, exc.strerror)) from None
-    sock.setblocking(False)
-    return sock
-
-
 class Server:
     """Accept, spawn, reap, log; one selector loop, signals through it."""
 
-    def __init__(self, listener, config, pipeline, log):
-        self.listener, self.config, self.pipeline, self.log = listener, config, pipeline, log
+    def __init__(self, listeners, config, pipeline, log):
+        self.listeners, self.config, self.pipeline, self.log = listeners, config, pipeline, log
         self.children = {}   # pid -> remote ip
         self.per_ip = {}     # remote ip -> open connections
         self.pending = 0     # connections inside the fused stages
@@ -78,8 +64,6 @@ class Server:
         if pipeline.blocking:
             self.selector.register(pipeline.wake_r, selectors.EVENT_READ, pipeline.drain)
         self.base_env = conn.base_environment()
-        self.family = listener.family
-        self.local_end = conn.fixed_local_end(listener)  # saves a syscall a connection
         self.child_exited = False
 
     def open_count(self):
@@ -87,9 +71,12 @@ class Server:
 
     def _set_accepting(self, wanted):
         if wanted and not self.accepting:
-            self.selector.register(self.listener, selectors.EVENT_READ, self._on_accept)
+            for listening in self.listeners:
+                self.selector.register(listening.sock, selectors.EVENT_READ,
+                                       functools.partial(self._on_accept, listening))
         elif not wanted and self.accepting:
-            self.selector.unregister(self.listener)
+            for listening in self.listeners:
+                self.selector.unregister(listening.sock)
         self.accepting = wanted
 
     def _update_accepting(self):
@@ -153,18 +140,18 @@ class Server:
                 except ProcessLookupError:
                     pass
 
-    def _on_accept(self):
+    def _on_accept(self, listening):
         while self.accepting and self.open_count() < self.config.maxconn:
             try:
                 # _accept() is socket.accept() without the socket object
                 # (and its enum conversions) that we would only close again.
-                fd, remote = self.listener._accept()
+                fd, remote = listening.sock._accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 self._accept_failed(exc)
                 return
-            self._start(fd, remote)
+            self._start(fd, remote, listening)
 
     def _accept_failed(self, exc):
         if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
@@ -176,22 +163,23 @@ class Server:
         elif exc.errno not in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
             self.log.warn("unable to accept: %s" % exc.strerror)
 
-    def _local_end(self, fd):
+    @staticmethod
+    def _local_end(fd, listening):
         """(ip, port) of our end of connection fd."""
-        if self.local_end is not None:
-            return self.local_end
-        sock = socket.socket(self.family, socket.SOCK_STREAM, 0, fd)
+        if listening.local_end is not None:
+            return listening.local_end
+        sock = socket.socket(listening.family, socket.SOCK_STREAM, 0, fd)
         try:
-            return conn.address_text(sock.getsockname(), self.family)
+            return conn.address_text(sock.getsockname(), listening.family)
         finally:
             sock.detach()
 
-    def _start(self, fd, remote):
+    def _start(self, fd, remote, listening):
         # The remote end as accept() gave it, as ucspi-tcp does: no
         # getpeername, which fails once a client has already gone.
-        remote_ip, remote_port = conn.address_text(remote, self.family)
+        remote_ip, remote_port = conn.address_text(remote, listening.family)
         try:
-            local_ip, local_port = self._local_end(fd)
+            local_ip, local_port = self._local_end(fd, listening)
         except OSError:
             os.close(fd)  # the client vanished between accept and now
             return
@@ -207,8 +195,8 @@ class Server:
         env["TCPREMOTEIP"], env["TCPREMOTEPORT"] = remote_ip, str(remote_port)
         env["TCPCONNNUM"] = str(count)
         self.pending += 1
-        self.pipeline.start(fuse.Accepted(fd, self.family, remote_ip, remote_port, count), env,
-                            self._finish)
+        self.pipeline.start(fuse.Accepted(fd, listening.family, remote_ip, remote_port, count,
+                                          listening.name), env, self._finish)
 
     def _finish(self, accepted, env, outcome):
         """Called by the pipeline: spawn outcome.argv, or drop the connection."""
@@ -228,7 +216,7 @@ class Server:
             return
         self.children[pid] = accepted.remote_ip
         self.log.spawned(pid, accepted.remote_ip, accepted.remote_port, accepted.count + 1,
-                         self.open_count(), outcome.lines)
+                         self.open_count(), outcome.lines, accepted.listener)
 
     def _release(self, remote_ip):
         left = self.per_ip.get(remote_ip, 1) - 1
@@ -286,8 +274,8 @@ def main(argv):
 
 def _run(config, log, pipeline):
     spawn.ensure_standard_fds()
-    listener = listening_socket()
-    server = Server(listener, config, pipeline, log)
+    listeners = listener.inherited(os.environ, os.getpid())
+    server = Server(listeners, config, pipeline, log)
     if config.announce:  # only now: everything the loop needs is open
-        announce(listener)
+        announce(listeners[0].sock)
     return server.serve()

@@ -103,3 +103,65 @@ def serve(mode, daemon_opts, chain, env=None, host="127.0.0.1", **kw):
     argv = prog("tcpserver-bind") + [host, "0"] + prog("tcpserverd") + \
         ["-1"] + mode + daemon_opts + chain
     return Served(argv, env=env, host="::1" if host == "::1" else "127.0.0.1", **kw)
+
+
+class Activated:
+    """systemd-socket-activate (systemd's own tool) listening on loopback
+    ports and running program; its stderr (and the program's) goes to a
+    file.  Stopped by its own pid."""
+
+    def __init__(self, options, program, ports=1, env=None):
+        import shutil
+        if shutil.which("systemd-socket-activate") is None:
+            import pytest
+            pytest.skip("systemd-socket-activate not installed (Debian package systemd)")
+        full_env = make_env(env)
+        full_env["PYTHONPATH"] = ROOT
+        self.log_dir = tempfile.mkdtemp(prefix="activated-")
+        self.log_path = os.path.join(self.log_dir, "stderr")
+        for _ in range(5):  # a port taken between picking and binding: pick again
+            self.ports = [_free_port() for _ in range(ports)]
+            listen = ["--listen=127.0.0.1:%d" % port for port in self.ports]
+            with open(self.log_path, "wb") as stderr:
+                self.proc = subprocess.Popen(["systemd-socket-activate"] + listen + options + program,
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                             stderr=stderr, env=full_env, start_new_session=True)
+            if wait_for(lambda: self.proc.poll() is not None or
+                        self.log().count("Listening on") >= ports, timeout=15) and self.proc.poll() is None:
+                return
+            self.stop()
+        raise AssertionError("systemd-socket-activate did not start: %s" % self.log())
+
+    def log(self):
+        with open(self.log_path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+
+    def talk(self, port, data=b"", timeout=10):
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            if data:
+                sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+            out = b""
+            while True:
+                chunk = sock.recv(1000)
+                if not chunk:
+                    return out
+                out += chunk
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        log = self.log()
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+        return self.proc.returncode, log
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -157,3 +157,18 @@ def test_hostile_dns_answers_leave_no_name(mode, dns_server, raw):
         assert server.proc.poll() is None
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("options", [["--accept"], ["--accept", "--inetd"]])
+def test_under_systemd_accept_yes(options):
+    """Accept=yes (the connection on fd 3, LISTEN_FDS=1) and inetd style
+    (fd 0 and 1): the program gets the connection on fd 0 and 1 and the
+    TCP variables, and no LISTEN_* variable."""
+    from servers import Activated
+    show = ["sh", "-c", 'echo "$PROTO $TCPREMOTEIP $TCPLOCALPORT ${LISTEN_FDS-gone}"; head -c 2']
+    daemon = Activated(options, prog("tcp-env") + show)
+    try:
+        port = daemon.ports[0]
+        assert daemon.talk(port, b"hi") == b"TCP 127.0.0.1 %d gone\nhi" % port
+    finally:
+        daemon.stop()

@@ -314,3 +314,33 @@ def test_one_failing_connection_does_not_stall_the_drain():
         pipeline.close()
     assert finished == ["good1", "good2"]
     assert log.warnings and "boom" in log.warnings[0]
+
+
+def test_socket_activation_with_two_named_listeners():
+    """systemd passes two listeners (LISTEN_FDS=2, LISTEN_FDNAMES): both are
+    served, the names are in the log lines, LISTEN_* never reach the program."""
+    from servers import Activated
+    show = ["sh", "-c", "echo $TCPLOCALPORT ${LISTEN_FDS-gone} ${LISTEN_PID-gone}"]
+    daemon = Activated(["--fdname=smtp:submission"], prog("tcpserverd") + ["-v2"] + show, ports=2)
+    try:
+        for port in daemon.ports:
+            assert daemon.talk(port) == b"%d gone gone\n" % port
+        assert wait_for(lambda: " on submission" in daemon.log() and " on smtp" in daemon.log())
+    finally:
+        code, log = daemon.stop()
+    assert code == 0, log
+    assert [line for line in log.splitlines() if line.startswith("tcpserverd: info: allow 127.0.0.1 port ")
+            and line.endswith(" count 1/40 on smtp")]
+
+
+def test_a_connected_socket_is_refused_naming_tcp_env():
+    """Accept=yes hands a connected socket: tcpserverd says to use tcp-env (100)."""
+    from servers import Activated
+    daemon = Activated(["--accept"], prog("tcpserverd") + ["true"])
+    try:
+        assert daemon.talk(daemon.ports[0]) == b""
+        assert wait_for(lambda: "not a listening stream socket" in daemon.log())
+    finally:
+        _, log = daemon.stop()
+    line = [text for text in log.splitlines() if "not a listening stream socket" in text][0]
+    assert line.startswith("tcpserverd: fatal: fd 3 is not a listening stream socket") and "tcp-env" in line
