@@ -31,6 +31,9 @@ class Context:
         # fused: the daemon wrote PROTO and the four endpoint variables
         # itself, from accept(): valid by construction, not checked again
         self.endpoints_from_daemon = False
+        # fused: the perip.Slot this connection is counted under (None in
+        # exec mode, where the daemon's count is not ours to change)
+        self.slot = None
         self.child_lines = []   # fused: lines waiting for the spawned pid
 
     def log_child(self, head, tail=None):

@@ -25,10 +25,12 @@ STAGE_DEADLINE = 30.0
 
 
 # One accepted connection: its descriptor (owned by the daemon), the
-# listener's address family, the client, its count before this one, and
-# the listener's name (systemd's LISTEN_FDNAMES; None without).
-Accepted = collections.namedtuple("Accepted", "fd family remote_ip remote_port count listener",
-                                  defaults=(None,))
+# listener's address family, the client, its count before this one, the
+# listener's name (systemd's LISTEN_FDNAMES; None without), and the
+# perip.Slot it is counted under (a stage that learns the real client
+# moves it there).
+Accepted = collections.namedtuple("Accepted", "fd family remote_ip remote_port count listener slot",
+                                  defaults=(None, None))
 
 
 class Outcome:
@@ -93,6 +95,9 @@ class Pipeline:
     def __init__(self, stages, final_argv, log):
         self.stages, self.final_argv, self.log = stages, final_argv, log
         self.blocking = any(stage.may_block(module, config) for module, config in stages)
+        # the first stage replaces the client's address (proxy-server): the
+        # daemon leaves the per-IP limit to it (stage.REKEYS)
+        self.rekeys = bool(stages) and getattr(stages[0][0], "REKEYS", False)
         self.done = queue.SimpleQueue()
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
@@ -146,6 +151,7 @@ class Pipeline:
         ctx = chain.Context(env, fd=accepted.fd, family=accepted.family,
                             deadline=time.monotonic() + STAGE_DEADLINE, log=self.log.raw)
         ctx.endpoints_from_daemon = True
+        ctx.slot = accepted.slot
         try:
             return self._steps(ctx)
         finally:

@@ -18,6 +18,9 @@ import time
 from . import addr, chain, conn, errors, options, proxyproto
 
 PROG = "proxy-server"
+# The stage replaces the client's address: in fused mode the daemon's
+# per-IP limit (-C) and TCPCONNNUM are applied here, to the real client.
+REKEYS = True
 USAGE = "proxy-server [ -1 | -2 ] [ -t timeout ] [ -a cidr,... ] [ -v verbosity ] prog..."
 NAMES_FROM_THE_PROXY = ("TCPREMOTEHOST", "TCPREMOTEINFO", "TCPLOCALHOST")
 
@@ -84,6 +87,11 @@ def step(config, ctx, argv):
         _refuse(config, "no PROXY header within %d ms" % (config.timeout * 1000), peer)
     if header.local:
         return argv  # the proxy speaks for itself (a health check): real endpoints
+    if ctx.slot is not None:  # fused: count the real client, not the proxy
+        count = ctx.slot.move(header.remote_ip)
+        if count is None:
+            _refuse(config, "per-IP limit reached for %s" % header.remote_ip, peer)
+        env["TCPCONNNUM"] = str(count)
     env["PROXYREMOTEIP"], env["PROXYREMOTEPORT"] = peer, peer_port
     env["TCPREMOTEIP"], env["TCPREMOTEPORT"] = header.remote_ip, str(header.remote_port)
     env["TCPLOCALIP"], env["TCPLOCALPORT"] = header.local_ip, str(header.local_port)

@@ -21,6 +21,10 @@ step(config, ctx, argv) -> argv
     (111 system, 2/99 IDENT under -w...); any other exception is a bug.
     Log lines go through ctx.log, or ctx.log_child for a line naming the
     connection's process.  Network text is data: never a format string.
+REKEYS   (optional; absent means False)
+    True for a stage that replaces the client's address (proxy-server):
+    fused, the daemon then leaves its per-IP limit to the stage, which
+    moves the connection's count to the real client with ctx.slot.move.
 may_block(config) -> bool   (optional; absent means False)
     whether step may wait on the network (DNS, IDENT): fused, such a
     step runs in a worker thread, never in the accept loop.

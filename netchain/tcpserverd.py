@@ -18,7 +18,7 @@ import socket
 import sys
 import time
 
-from . import conn, errors, fuse, listener, options, serverlog, spawn
+from . import conn, errors, fuse, listener, options, perip, serverlog, spawn
 
 PROG = "tcpserverd"
 USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
@@ -51,7 +51,7 @@ class Server:
     def __init__(self, listeners, config, pipeline, log):
         self.listeners, self.config, self.pipeline, self.log = listeners, config, pipeline, log
         self.children = {}   # pid -> remote ip
-        self.per_ip = {}     # remote ip -> open connections
+        self.per_ip = perip.PerIP(config.localmax)
         self.pending = 0     # connections inside the fused stages
         self.accepting = False
         self.resume_at = None
@@ -183,12 +183,13 @@ class Server:
         except OSError:
             os.close(fd)  # the client vanished between accept and now
             return
-        count = self.per_ip.get(remote_ip, 0)
-        if count >= self.config.localmax:
-            self.log.ip_limit(remote_ip, remote_port, count)
+        # A stage that learns the real client (proxy-server) applies -C
+        # itself, to that client: the proxy's own address is not limited.
+        count = self.per_ip.take(remote_ip, check=not self.pipeline.rekeys)
+        if count is None:
+            self.log.ip_limit(remote_ip, remote_port, self.config.localmax)
             os.close(fd)
             return
-        self.per_ip[remote_ip] = count + 1
         env = self.base_env.copy()
         env["PROTO"] = "TCP"
         env["TCPLOCALIP"], env["TCPLOCALPORT"] = local_ip, str(local_port)
@@ -196,7 +197,8 @@ class Server:
         env["TCPCONNNUM"] = str(count)
         self.pending += 1
         self.pipeline.start(fuse.Accepted(fd, listening.family, remote_ip, remote_port, count,
-                                          listening.name), env, self._finish)
+                                          listening.name, perip.Slot(self.per_ip, remote_ip)),
+                            env, self._finish)
 
     def _finish(self, accepted, env, outcome):
         """Called by the pipeline: spawn outcome.argv, or drop the connection."""
@@ -210,20 +212,16 @@ class Server:
                                        spawn_error=(outcome.argv[0], exc))
         os.close(accepted.fd)
         if pid is None:
-            self._release(accepted.remote_ip)
+            self._release(accepted.slot)
             self.log.stage_refused(accepted.remote_ip, accepted.remote_port, outcome,
                                    self.open_count())
             return
-        self.children[pid] = accepted.remote_ip
+        self.children[pid] = accepted.slot
         self.log.spawned(pid, accepted.remote_ip, accepted.remote_port, accepted.count + 1,
                          self.open_count(), outcome.lines, accepted.listener)
 
-    def _release(self, remote_ip):
-        left = self.per_ip.get(remote_ip, 1) - 1
-        if left > 0:
-            self.per_ip[remote_ip] = left
-        else:
-            self.per_ip.pop(remote_ip, None)
+    def _release(self, slot):
+        self.per_ip.release(slot.ip)
         self._update_accepting()
 
     def _reap(self):
@@ -234,11 +232,11 @@ class Server:
                 return
             if pid == 0:
                 return
-            remote_ip = self.children.pop(pid, None)
-            if remote_ip is None:
+            slot = self.children.pop(pid, None)
+            if slot is None:
                 continue
-            self._release(remote_ip)
-            self.log.ended(pid, remote_ip, status, self.open_count())
+            self._release(slot)
+            self.log.ended(pid, slot.ip, status, self.open_count())
 
 
 def announce(listener):

@@ -299,3 +299,34 @@ def test_rules_deny_the_real_client_behind_haproxy(tmp_path):
     finally:
         haproxy.stop()
         server.stop()
+
+
+def test_fused_per_ip_limit_counts_the_real_client():
+    """-C 1 behind one proxy: two real clients at once are both served (the
+    proxy's own address is not limited), a second connection from the same
+    real client is refused, and TCPCONNNUM counts the real client."""
+    program = ["sh", "-c", 'echo "$TCPREMOTEIP $TCPCONNNUM"; exec cat']
+    server = serve([], ["-v2", "-C", "1"], prog("proxy-server") + program)
+
+    def open_as(client):
+        sock = server.connect(timeout=10)
+        sock.sendall(b"PROXY TCP4 %s 10.9.8.7 1000 25\r\n" % client.encode())
+        return sock
+    try:
+        first, second = open_as("10.0.0.1"), open_as("10.0.0.2")
+        assert first.recv(100) == b"10.0.0.1 0\n"
+        assert second.recv(100) == b"10.0.0.2 0\n"
+        with open_as("10.0.0.1") as third:
+            try:
+                assert third.recv(100) == b""
+            except ConnectionResetError:
+                pass
+        server.wait_log("proxy-server: warning: refused 127.0.0.1: per-IP limit reached for 10.0.0.1")
+        first.close()
+        second.close()
+        server.wait_log("tcpserverd: info: end pid ", count=2)
+        with open_as("10.0.0.1") as again:
+            assert again.recv(100) == b"10.0.0.1 0\n"
+    finally:
+        code, log = server.stop()
+    assert code == 0
