@@ -71,6 +71,12 @@ class S6Log:
                       % (ip, port, outcome.stage or "?", outcome.code))
             self.status(open_count)
 
+    def table(self, connections, open_count):
+        """On SIGUSR1, whatever the verbosity: one line per live connection."""
+        for pid, ip in sorted(connections, key=lambda item: item[0]):
+            _write("%s: info: connection pid %d from %s" % (self.prog, pid, ip))
+        _write("%s: info: status: %d/%d" % (self.prog, open_count, self.maxconn))
+
     def ended(self, pid, ip, status, open_count):
         if self.verbosity >= 2:
             self.info("end pid %d %s %s" % (pid, ip, spawn.describe_status(status)))

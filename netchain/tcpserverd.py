@@ -24,7 +24,7 @@ PROG = "tcpserverd"
 USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
          " [ -L s6|ucspi ] [ -N name ] prog...")
 HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-                   signal.SIGABRT, signal.SIGINT)
+                   signal.SIGABRT, signal.SIGINT, signal.SIGUSR1)
 EMFILE_PAUSE = 1.0
 
 
@@ -125,6 +125,9 @@ class Server:
             self.stopping = True
         elif signum == signal.SIGHUP:
             self._kill_children(signal.SIGTERM)
+        elif signum == signal.SIGUSR1:  # indimail's: the live connections (its default would kill us)
+            self.log.table([(pid, slot.ip) for pid, slot in self.children.items()],
+                           self.open_count())
         elif signum == signal.SIGQUIT:
             self._kill_children(signal.SIGTERM)
             self.stopping = True

@@ -345,3 +345,20 @@ def test_a_connected_socket_is_refused_naming_tcp_env():
         _, log = daemon.stop()
     line = [text for text in log.splitlines() if "not a listening stream socket" in text][0]
     assert line.startswith("tcpserverd: fatal: fd 3 is not a listening stream socket") and "tcp-env" in line
+
+
+def test_sigusr1_prints_the_live_connections(mode):
+    server = serve(mode, ["-v1"], ["sh", "-c", "echo in; exec cat"])
+    try:
+        held = [server.connect() for _ in range(2)]
+        assert [sock.recv(10) for sock in held] == [b"in\n", b"in\n"]
+        server.proc.send_signal(signal.SIGUSR1)
+        server.wait_log("tcpserverd: info: status: 2/40")
+        assert server.proc.poll() is None  # SIGUSR1's default action would have killed it
+        for sock in held:
+            sock.close()
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    assert log.count("tcpserverd: info: connection pid ") == 2
+    assert " from 127.0.0.1" in log
