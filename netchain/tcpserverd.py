@@ -1,7 +1,7 @@
 """tcpserverd: the accept loop (s6-tcpserverd's interface).
 
     tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]
-               [ -L s6|ucspi ] [ -N name ] prog...
+               [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] prog...
 
 Serves the listening socket on fd 0 (or systemd's fd 3 with LISTEN_FDS),
 runs prog once per connection with the connection on fd 0 and fd 1.
@@ -18,11 +18,11 @@ import socket
 import sys
 import time
 
-from . import conn, errors, fuse, listener, options, perip, serverlog, spawn
+from . import conn, counters, errors, fuse, listener, options, perip, serverlog, spawn
 
 PROG = "tcpserverd"
 USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
-         " [ -L s6|ucspi ] [ -N name ] prog...")
+         " [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] prog...")
 HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
                    signal.SIGABRT, signal.SIGINT, signal.SIGUSR1)
 EMFILE_PAUSE = 1.0
@@ -30,7 +30,7 @@ EMFILE_PAUSE = 1.0
 
 class Config:
     def __init__(self, argv):
-        opts, self.prog = options.parse(argv, "1v:c:C:XL:N:")
+        opts, self.prog = options.parse(argv, "1v:c:C:XL:N:M:")
         flags = dict(opts)
         if not self.prog:
             raise errors.UsageError()
@@ -43,6 +43,7 @@ class Config:
         if self.style not in ("s6", "ucspi"):
             raise errors.UsageError("-L takes s6 or ucspi")
         self.name = flags.get("-N", PROG)
+        self.counters_path = flags.get("-M")
 
 
 class Server:
@@ -51,6 +52,8 @@ class Server:
     def __init__(self, listeners, config, pipeline, log):
         self.listeners, self.config, self.pipeline, self.log = listeners, config, pipeline, log
         self.children = {}   # pid -> remote ip
+        self.counters = (counters.Counters(config.counters_path, config.maxconn)
+                         if config.counters_path else counters.NoCounters())
         self.per_ip = perip.PerIP(config.localmax)
         self.pending = 0     # connections inside the fused stages
         self.accepting = False
@@ -106,7 +109,9 @@ class Server:
             if self.resume_at is not None and time.monotonic() >= self.resume_at:
                 self.resume_at = None
             self._update_accepting()
+            self.counters.write(self.open_count())
         self._reap()  # children already gone get their end lines
+        self.counters.write(self.open_count(), force=True)
         self.log.exiting()
         return 0
 
@@ -180,6 +185,7 @@ class Server:
     def _start(self, fd, remote, listening):
         # The remote end as accept() gave it, as ucspi-tcp does: no
         # getpeername, which fails once a client has already gone.
+        self.counters.accept(listening.name)
         remote_ip, remote_port = conn.address_text(remote, listening.family)
         try:
             local_ip, local_port = self._local_end(fd, listening)
@@ -191,6 +197,7 @@ class Server:
         count = self.per_ip.take(remote_ip, check=not self.pipeline.rekeys)
         if count is None:
             self.log.ip_limit(remote_ip, remote_port, self.config.localmax)
+            self.counters.refusal("connlimit")
             os.close(fd)
             return
         env = self.base_env.copy()
@@ -216,6 +223,7 @@ class Server:
         os.close(accepted.fd)
         if pid is None:
             self._release(accepted.slot)
+            self.counters.refusal(outcome.stage, outcome.spawn_error is not None)
             self.log.stage_refused(accepted.remote_ip, accepted.remote_port, outcome,
                                    self.open_count())
             return
@@ -240,6 +248,7 @@ class Server:
                 continue
             self._release(slot)
             self.log.ended(pid, slot.ip, status, self.open_count())
+            self.counters.end(spawn.describe_status(status))
 
 
 def announce(listener):

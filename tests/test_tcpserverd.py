@@ -362,3 +362,69 @@ def test_sigusr1_prints_the_live_connections(mode):
     assert code == 0
     assert log.count("tcpserverd: info: connection pid ") == 2
     assert " from 127.0.0.1" in log
+
+
+def _metrics(path):
+    """{(name, labels): value} of a Prometheus text file, read by
+    prometheus-client's own parser (the oracle for the format)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    with open(path) as handle:
+        text = handle.read()
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def test_counters_file(tmp_path):
+    from netchain.rules import record, tree
+    root = str(tmp_path / "rules")
+    tree.install_rule(root, "ip4/127.0.0.2_32", record.DENY)
+    tree.install_rule(root, "ip4/127.0.0.0_8", record.ALLOW)
+    metrics = tmp_path / "metrics.prom"
+    server = serve([], ["-v2", "-C", "1", "-M", str(metrics)],
+                   prog("tcpserver-access") + ["-H", "-i", root, "sh", "-c", "echo in; exec cat"])
+    try:
+        assert server.talk() == b"in\n"
+        import socket
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10,
+                                      source_address=("127.0.0.2", 0)) as denied:
+            assert denied.recv(10) == b""  # the rules deny it
+        with server.connect() as held:
+            assert held.recv(10) == b"in\n"
+            assert server.talk() == b""  # over -C 1
+        server.wait_log("tcpserverd: info: end pid ", count=2)
+        want = {("tcpserverd_accepted_total", ()): 4.0, ("tcpserverd_limit", ()): 40.0,
+                ("tcpserverd_refused_total", (("reason", "rules"),)): 1.0,
+                ("tcpserverd_refused_total", (("reason", "per-ip"),)): 1.0,
+                ("tcpserverd_ended_total", (("status", "exitcode 0"),)): 2.0,
+                ("tcpserverd_active", ()): 0.0}
+        assert wait_for(lambda: os.path.exists(metrics) and
+                        all(_metrics(metrics).get(key) == value for key, value in want.items()), timeout=15), \
+            _metrics(metrics) if os.path.exists(metrics) else "no file"
+    finally:
+        code, _ = server.stop()
+    assert code == 0
+    assert _metrics(metrics)[("tcpserverd_refused_total", (("reason", "errors"),))] == 0.0
+    assert [name for name in os.listdir(tmp_path) if name.startswith("metrics.prom:")] == []
+
+
+def test_an_unwritable_counters_file_never_stops_the_daemon(tmp_path):
+    server = serve([], ["-M", str(tmp_path / "missing" / "metrics.prom")], ["sh", "-c", "echo hi"])
+    try:
+        for _ in range(3):
+            assert server.talk() == b"hi\n"
+    finally:
+        code, _ = server.stop()
+    assert code == 0
+
+
+def test_counter_labels_are_escaped():
+    from netchain import counters
+    table = counters.Counters("/nonexistent", 5)
+    table.accept('a"b\\c\nd')
+    assert _labels_of(table.text()) == [('a"b\\c\nd',)]
+
+
+def _labels_of(text):
+    from prometheus_client.parser import text_string_to_metric_families
+    return [tuple(sample.labels.values()) for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name == "tcpserverd_accepted_total"]
