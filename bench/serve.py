@@ -160,19 +160,21 @@ def trivial_server(port):
 
 
 def rows(rules, deny_rules, netchain):
-    def bind(port):
-        return netchain("tcpserver-bind") + ["127.0.0.1", str(port)] + netchain("tcpserverd") + ["-v0"]
+    def bind(port, daemon_opts=()):
+        return netchain("tcpserver-bind") + ["127.0.0.1", str(port)] + netchain("tcpserverd") + ["-v0"] + \
+            list(daemon_opts)
 
     def ucspi(cdb):
         return lambda p: ["tcpserver", "-HRl0", "-x", cdb, "127.0.0.1", str(p)] + PROGRAM
 
     def access(cdb, daemon_opts=()):
-        return lambda p: bind(p) + list(daemon_opts) + netchain("tcpserver-access") + ["-H", "-x", cdb] + PROGRAM
+        return lambda p: bind(p, daemon_opts) + netchain("tcpserver-access") + ["-H", "-x", cdb] + PROGRAM
     return [
         ("load generator (python accept loop)", trivial_server),
         ("ucspi-tcp tcpserver -HRl0", lambda p: ["tcpserver", "-HRl0", "127.0.0.1", str(p)] + PROGRAM),
         ("ucspi-tcp tcpserver -HRl0 -x", ucspi(rules["djb"])),
         ("netchain fused: access -x", access(rules["s6"])),
+        ("netchain fused: access -x, -M counters", access(rules["s6"], ["-M", rules["metrics"]])),
         ("netchain fused: tcpserver -HRl0 -x",
          lambda p: netchain("tcpserver") + ["-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
         ("netchain exec mode (-X): access -x", access(rules["s6"], ["-X"])),
@@ -182,7 +184,8 @@ def rows(rules, deny_rules, netchain):
 
 
 def make_rules(work, allow):
-    paths = {"djb": os.path.join(work, "%s.djb.cdb" % allow), "s6": os.path.join(work, "%s.s6.cdb" % allow)}
+    paths = {"djb": os.path.join(work, "%s.djb.cdb" % allow), "s6": os.path.join(work, "%s.s6.cdb" % allow),
+             "metrics": os.path.join(work, "%s.prom" % allow)}
     text = ("127.0.0.1:%s\n:deny\n" % ("allow" if allow else "deny")).encode()
     subprocess.run(["tcprules", paths["djb"], paths["djb"] + ".tmp"], input=text, check=True)
     tree = os.path.join(work, "tree-%s" % allow)
