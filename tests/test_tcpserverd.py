@@ -388,6 +388,7 @@ def test_counters_file(tmp_path):
         with socket.create_connection(("127.0.0.1", server.port), timeout=10,
                                       source_address=("127.0.0.2", 0)) as denied:
             assert denied.recv(10) == b""  # the rules deny it
+        server.wait_log("tcpserverd: info: end pid ")  # the first one's slot is free again
         with server.connect() as held:
             assert held.recv(10) == b"in\n"
             assert server.talk() == b""  # over -C 1
