@@ -82,7 +82,7 @@ class Counters:
             return
         data = self.text().encode("utf-8")
         try:
-            regfile.write_atomic(self.path, lambda handle: handle.write(data))
+            regfile.write_atomic(self.path, lambda handle: handle.write(data), durable=False)
         except (regfile.WriteFailed, OSError):
             return
         self.written_at, self.dirty = now, False

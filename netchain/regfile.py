@@ -60,14 +60,17 @@ class WriteFailed(Exception):
         self.step, self.cause = step, cause
 
 
-def write_atomic(path, fill, temp_path=None, mode=None):
+def write_atomic(path, fill, temp_path=None, mode=None, durable=True):
     """Put a new file at path, whole or not at all.
 
     fill(handle) writes the content to a temporary file in path's
     directory (temp_path if given, as tcprules takes one; else a fresh
     name); the file is fsynced, renamed over path, and the directory
     fsynced.  On any failure path is untouched and the temporary removed.
-    mode: the new file's permissions (default: umasked(0o666)).
+    mode: the new file's permissions (default: umasked(0o666)).  durable:
+    fsync the file and the directory (rules must survive a crash; a
+    counters file rewritten every second need not, and its fsyncs would
+    stall the daemon's loop).
     Raises WriteFailed, or what fill raises.
     """
     directory = os.path.dirname(os.path.abspath(path))
@@ -81,7 +84,7 @@ def write_atomic(path, fill, temp_path=None, mode=None):
     except OSError as exc:
         raise WriteFailed("create", exc) from None
     try:
-        _fill_and_sync(fd, fill, umasked() if mode is None else mode)
+        _fill_and_sync(fd, fill, umasked() if mode is None else mode, durable)
         try:
             os.rename(temp_path, path)
         except OSError as exc:
@@ -89,16 +92,18 @@ def write_atomic(path, fill, temp_path=None, mode=None):
     except BaseException:
         _unlink_quietly(temp_path)
         raise
-    fsync_directory(directory)
+    if durable:
+        fsync_directory(directory)
 
 
-def _fill_and_sync(fd, fill, mode):
+def _fill_and_sync(fd, fill, mode, durable):
     with os.fdopen(fd, "wb") as handle:
         try:
             os.fchmod(fd, mode)
             fill(handle)
             handle.flush()
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         except OSError as exc:
             raise WriteFailed("write", exc) from None
 
