@@ -74,8 +74,8 @@ class S6Log:
     def table(self, connections, open_count):
         """On SIGUSR1, whatever the verbosity: one line per live connection."""
         for pid, ip in sorted(connections, key=lambda item: item[0]):
-            _write("%s: info: connection pid %d from %s" % (self.prog, pid, ip))
-        _write("%s: info: status: %d/%d" % (self.prog, open_count, self.maxconn))
+            _write("%s: %sconnection pid %d from %s" % (self.prog, self.info_prefix, pid, ip))
+        _write("%s: %sstatus: %d/%d" % (self.prog, self.info_prefix, open_count, self.maxconn))
 
     def ended(self, pid, ip, status, open_count):
         if self.verbosity >= 2:

@@ -3,8 +3,8 @@
     tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]
               [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program
 
-(0.88's usage line, printed as is; netchain also takes -C perip, and
--4, -6, -I interface as Debian's ucspi-tcp-ipv6.)
+(0.88's usage line, printed as is; netchain also takes -C perip, -V as
+indimail's, and -4, -6, -I interface as Debian's ucspi-tcp-ipv6.)
 
 Binds the port itself (so that its errors read as ucspi-tcp's: 'unable to
 bind: address already used'), drops privileges, then execs
@@ -23,7 +23,7 @@ PROG = "tcpserver"
 USAGE = ("tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]"
          " [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program")
 # Debian's ucspi-tcp-ipv6 adds -4, -6 and -I interface; accepted here too.
-SPEC = "461UXpPhHrRoOdDqQvc:C:x:B:g:u:b:l:t:I:"
+SPEC = "461UXpPhHrRoOdDqQvVc:C:x:B:g:u:b:l:t:I:"
 
 
 def program(name):
@@ -59,7 +59,9 @@ class Plan:
         if len(rest) < 3:
             raise errors.UsageError()
         values = dict(opts)
-        self.verbosity = {"-q": 0, "-Q": 1, "-v": 2}[_last(opts, "-q", "-Q", "-v") or "-Q"]
+        chosen = _last(opts, "-q", "-Q", "-v", "-V") or "-Q"
+        self.verbosity = {"-q": 0, "-Q": 1, "-v": 2, "-V": 2}[chosen]
+        self.table = chosen == "-V"  # indimail's: -v and the connection table
         self.host = listen_host(rest[0], opts, values.get("-I"))
         self.port = rest[1]
         self.backlog = options.number(values["-b"], "-b") if "-b" in values else -1
@@ -75,6 +77,8 @@ class Plan:
                                           "-c", str(limit)]
         if "-1" in values:
             daemon.append("-1")
+        if self.table:
+            daemon.append("-V")
         perip = per_ip_limit(values)
         if perip is not None:
             daemon += ["-C", str(perip)]

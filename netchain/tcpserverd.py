@@ -1,7 +1,7 @@
 """tcpserverd: the accept loop (s6-tcpserverd's interface).
 
     tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]
-               [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] prog...
+               [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] prog...
 
 Serves the listening socket on fd 0 (or systemd's fd 3 with LISTEN_FDS),
 runs prog once per connection with the connection on fd 0 and fd 1.
@@ -22,7 +22,7 @@ from . import conn, counters, errors, fuse, listener, options, perip, serverlog,
 
 PROG = "tcpserverd"
 USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
-         " [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] prog...")
+         " [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] prog...")
 HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
                    signal.SIGABRT, signal.SIGINT, signal.SIGUSR1)
 EMFILE_PAUSE = 1.0
@@ -30,7 +30,7 @@ EMFILE_PAUSE = 1.0
 
 class Config:
     def __init__(self, argv):
-        opts, self.prog = options.parse(argv, "1v:c:C:XL:N:M:")
+        opts, self.prog = options.parse(argv, "1v:c:C:XL:N:M:V")
         flags = dict(opts)
         if not self.prog:
             raise errors.UsageError()
@@ -44,6 +44,7 @@ class Config:
             raise errors.UsageError("-L takes s6 or ucspi")
         self.name = flags.get("-N", PROG)
         self.counters_path = flags.get("-M")
+        self.table = "-V" in flags  # indimail's -V: the connection table after each change
 
 
 class Server:
@@ -131,8 +132,7 @@ class Server:
         elif signum == signal.SIGHUP:
             self._kill_children(signal.SIGTERM)
         elif signum == signal.SIGUSR1:  # indimail's: the live connections (its default would kill us)
-            self.log.table([(pid, slot.ip) for pid, slot in self.children.items()],
-                           self.open_count())
+            self._show_table(True)
         elif signum == signal.SIGQUIT:
             self._kill_children(signal.SIGTERM)
             self.stopping = True
@@ -230,6 +230,11 @@ class Server:
         self.children[pid] = accepted.slot
         self.log.spawned(pid, accepted.remote_ip, accepted.remote_port, accepted.count + 1,
                          self.open_count(), outcome.lines, accepted.listener)
+        self._show_table()
+
+    def _show_table(self, asked=False):
+        if asked or self.config.table:
+            self.log.table([(pid, slot.ip) for pid, slot in self.children.items()], self.open_count())
 
     def _release(self, slot):
         self.per_ip.release(slot.ip)
@@ -249,6 +254,7 @@ class Server:
             self._release(slot)
             self.log.ended(pid, slot.ip, status, self.open_count())
             self.counters.end(spawn.describe_status(status))
+            self._show_table()
 
 
 def announce(listener):

@@ -225,3 +225,17 @@ def test_port_in_use_matches_ucspi_tcp(quiet):
         mine, ref = run("tcpserver", *args), run_ref("tcpserver", *args)
     assert (mine.returncode, mine.stderr) == (ref.returncode, ref.stderr)
     assert mine.returncode == 111
+
+
+def test_minus_V_prints_the_connection_table():
+    server = Served(prog("tcpserver") + ["-1", "-V", "-HRl0", "127.0.0.1", "0", "sh", "-c", "echo in; exec cat"])
+    try:
+        with server.connect() as held:
+            assert held.recv(10) == b"in\n"
+            server.wait_log("tcpserver: connection pid ")
+        server.wait_log("tcpserver: end ")
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    assert "tcpserver: pid " in log  # -V is -v too
+    assert log.count("tcpserver: connection pid ") >= 1
