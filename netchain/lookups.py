@@ -34,10 +34,11 @@ class Lookups:
 
     def set_option(self, flag, value):
         """Apply a letter every program reads the same way: -h/-H (names
-        or not), -p/-P (paranoid or not; -p implies -h), -l NAME.  Returns
-        False for any other letter."""
+        or not), -p/-P (paranoid or not; -p implies -h), -l NAME, the last
+        letter winning (-p -H: no lookup).  Returns False for any other
+        letter."""
         if flag in ("-h", "-H"):
-            self.dns = flag == "-h" or self.paranoid
+            self.dns = flag == "-h"
         elif flag in ("-p", "-P"):
             self.paranoid = flag == "-p"
             self.dns = self.dns or self.paranoid

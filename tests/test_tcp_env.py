@@ -172,3 +172,13 @@ def test_under_systemd_accept_yes(options):
         assert daemon.talk(port, b"hi") == b"TCP 127.0.0.1 %d gone\nhi" % port
     finally:
         daemon.stop()
+
+
+@pytest.mark.parametrize("letters,dns,paranoid", [
+    (["-p"], True, True), (["-p", "-H"], False, True), (["-H", "-p"], True, True),
+    (["-h"], True, False), ([], False, False),
+])
+def test_the_last_lookup_letter_wins(letters, dns, paranoid):
+    from netchain import tcp_env
+    config, _ = tcp_env.parse(["tcp-env"] + letters + ["true"])
+    assert (config.dns, config.paranoid) == (dns, paranoid)
