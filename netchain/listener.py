@@ -4,7 +4,9 @@ Shared by tcpserver-bind (s6's wording) and the tcpserver front end
 (ucspi-tcp's wording), which word the failures each their own way.
 """
 
+import os
 import socket
+import sys
 
 from . import conn, errors, options
 
@@ -96,12 +98,20 @@ def inherited(environ, pid):
             for i in range(number)]
 
 
+def announce(sock):
+    """-1: print the port sock listens on, then put /dev/null on fd 1
+    (opened first: once the port is out, a reader may act on us at once)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    sys.stdout.write("%d\n" % sock.getsockname()[1])
+    sys.stdout.flush()
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
 def adopt_activated_connection(environ, pid):
     """systemd Accept=yes: the connection is on fd 3 (LISTEN_FDS=1 for
     this process); put it on fds 0 and 1, as UCSPI programs want it, and
     forget LISTEN_*.  Returns True when it did."""
-    import os
-
     if environ.get("LISTEN_PID") != str(pid) or environ.get("LISTEN_FDS") != "1":
         return False
     os.dup2(3, 0)

@@ -9,7 +9,6 @@ and IPv6 address: dual stack, IPv4 peers appear as IPv4) or a name.
 """
 
 import os
-import sys
 
 from . import chain, errors, listener, options, privs
 
@@ -30,15 +29,10 @@ def main(argv):
     ids = privs.parse_ids(flags.get("-u"), flags.get("-g"), flags.get("-G"), "-U" in flags)
     family, sockaddr = listener.resolve(rest[0], rest[1])
     sock = listener.listen(family, sockaddr, backlog, reuse)
-    port = sock.getsockname()[1]
+    if "-1" in flags:
+        listener.announce(sock)
     os.dup2(sock.fileno(), 0)  # dup2 makes fd 0 inheritable
     sock.close()
-    if "-1" in flags:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        sys.stdout.write("%d\n" % port)
-        sys.stdout.flush()
-        os.dup2(devnull, 1)
-        os.close(devnull)
     next_program = chain.prepare_next(rest[2:])  # before the drop: see prepare_next
     privs.drop(*ids)
     if next_program is not None:

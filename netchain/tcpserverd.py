@@ -15,7 +15,6 @@ import os
 import selectors
 import signal
 import socket
-import sys
 import time
 
 from . import conn, counters, errors, fuse, listener, options, perip, serverlog, spawn
@@ -52,7 +51,7 @@ class Server:
 
     def __init__(self, listeners, config, pipeline, log):
         self.listeners, self.config, self.pipeline, self.log = listeners, config, pipeline, log
-        self.children = {}   # pid -> remote ip
+        self.children = {}   # pid -> the perip.Slot it is counted under
         self.counters = (counters.Counters(config.counters_path, config.maxconn)
                          if config.counters_path else counters.NoCounters())
         self.per_ip = perip.PerIP(config.localmax)
@@ -257,16 +256,6 @@ class Server:
             self._show_table()
 
 
-def announce(listener):
-    """Print the port, then put /dev/null on fd 1 (opened first: once the
-    port is out, a reader may act on us at once)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    sys.stdout.write("%d\n" % listener.getsockname()[1])
-    sys.stdout.flush()
-    os.dup2(devnull, 1)
-    os.close(devnull)
-
-
 def prepare(argv):
     """Everything that reads files or imports code, done once: the options,
     the fused stages (their modules, and DNS code if a stage looks names
@@ -293,5 +282,5 @@ def _run(config, log, pipeline):
     listeners = listener.inherited(os.environ, os.getpid())
     server = Server(listeners, config, pipeline, log)
     if config.announce:  # only now: everything the loop needs is open
-        announce(listeners[0].sock)
+        listener.announce(listeners[0].sock)
     return server.serve()
