@@ -144,9 +144,8 @@ def _is_launcher(command, module_name):
     """True when command (a path, or a name found on PATH as exec would)
     is a netchain launcher of module_name."""
     import re
-    import shutil
 
-    path = command if "/" in command else shutil.which(command)
+    path = _command_path(command)
     try:
         with open(path, "rb") as handle:
             head = handle.read(2048)
@@ -154,6 +153,13 @@ def _is_launcher(command, module_name):
         return False
     pattern = rb"from netchain\.(entry import %s\b|runner import launch; launch\(\"%s\"\))"
     return re.search(pattern % ((module_name.encode(),) * 2), head) is not None
+
+
+def _command_path(command):
+    """The file exec would run for command (a path, or a name on PATH)."""
+    import shutil
+
+    return command if "/" in command else shutil.which(command)
 
 
 def prepare_next(argv):
@@ -189,9 +195,7 @@ def prepare_next(argv):
 def blocked_by(command):
     """The file or directory that keeps this user from running command (a
     script whose interpreter it cannot reach), or None."""
-    import shutil
-
-    path = command if "/" in command else shutil.which(command)
+    path = _command_path(command)
     if not path:
         return None
     try:
@@ -237,9 +241,10 @@ def exec_into(argv, env):
         raise failure from None
 
 
-def run_alone(module, argv):
-    """main() of a chain program: parse, run the step on fd 0, exec."""
-    config, rest = module.parse(argv)
+def run_alone(module, argv, parsed=None):
+    """main() of a chain program: parse (unless parsed, the (config, rest)
+    its main already has), run the step on fd 0, exec."""
+    config, rest = parsed or module.parse(argv)
     if not rest:
         raise errors.UsageError("no program to run")
     ctx = Context(dict(os.environ), log=logline.write,

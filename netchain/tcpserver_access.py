@@ -110,17 +110,22 @@ def _remote_info(config, ctx):
         return None
 
 
+def _names(config, ctx):
+    """(local host, remote host, remote info), each looked up if asked."""
+    return _local_host(config, ctx), _remote_host(config, ctx), _remote_info(config, ctx)
+
+
 def decide(config, ctx, ip):
     """(Decision, names) for the connection; names is None when an IP rule
     denied (no lookup is made then), else (local host, remote host, info)."""
     backend = config.backend()
     if backend.layout == rules.DJB:
-        names = _local_host(config, ctx), _remote_host(config, ctx), _remote_info(config, ctx)
+        names = _names(config, ctx)
         return rules.lookup_djb(backend, ip, names[1], names[2]), names
     decision = rules.lookup_ip(backend, ip)
     if decision.rule is not None and not decision.allowed:
         return decision, None  # an IP deny skips the lookups
-    names = _local_host(config, ctx), _remote_host(config, ctx), _remote_info(config, ctx)
+    names = _names(config, ctx)
     if decision.rule is None and names[1] is not None:
         decision = rules.lookup_host(backend, names[1])
     return decision, names
@@ -152,7 +157,7 @@ def step(config, ctx, argv):
     if config.rules is None:
         _say(config, ctx, 1, "warning: no rules given (-i or -x): allowing everything")
         decision = rules.record.Decision(None, rules.record.ALLOW)
-        names = _local_host(config, ctx), _remote_host(config, ctx), _remote_info(config, ctx)
+        names = _names(config, ctx)
     else:
         decision, names = decide(config, ctx, ip)
     if not decision.allowed:

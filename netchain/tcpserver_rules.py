@@ -180,7 +180,7 @@ def _is_ipv6_socket(ctx):
 def main(argv):
     config, rest = parse(argv)
     try:
-        return chain.run_alone(sys.modules[__name__], argv)
+        return chain.run_alone(sys.modules[__name__], argv, (config, rest))
     except errors.NetchainError as exc:
         number = getattr(exc, "errno", None)
         if number is None:
