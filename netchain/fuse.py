@@ -95,6 +95,7 @@ class Pipeline:
     def __init__(self, stages, final_argv, log):
         self.stages, self.final_argv, self.log = stages, final_argv, log
         self.blocking = any(stage.may_block(module, config) for module, config in stages)
+        self.uses_dns = any(stage.uses_dns(module, config) for module, config in stages)
         # the first stage replaces the client's address (proxy-server): the
         # daemon leaves the per-IP limit to it (stage.REKEYS)
         self.rekeys = bool(stages) and getattr(stages[0][0], "REKEYS", False)

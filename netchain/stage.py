@@ -25,6 +25,9 @@ REKEYS   (optional; absent means False)
     True for a stage that replaces the client's address (proxy-server):
     fused, the daemon then leaves its per-IP limit to the stage, which
     moves the connection's count to the real client with ctx.slot.move.
+uses_dns(config) -> bool   (optional; absent means False)
+    whether step may look names up: the daemon then loads dnspython
+    before a privilege drop (and only then: it costs 80 ms and 60 modules).
 may_block(config) -> bool   (optional; absent means False)
     whether step may wait on the network (DNS, IDENT): fused, such a
     step runs in a worker thread, never in the accept loop.
@@ -44,6 +47,12 @@ REQUIRED = ("PROG", "USAGE", "parse", "step", "main")
 def missing(module):
     """The names of the contract module does not provide."""
     return [name for name in REQUIRED if not hasattr(module, name)]
+
+
+def uses_dns(module, config):
+    """Whether the stage's step may make a DNS lookup."""
+    check = getattr(module, "uses_dns", None)
+    return bool(check(config)) if check is not None else False
 
 
 def may_block(module, config):

@@ -32,6 +32,10 @@ def may_block(config):
     return config.may_block()
 
 
+def uses_dns(config):
+    return config.dns
+
+
 def step(config, ctx, argv):
     """Fill the TCP variables (alone) and TCPREMOTEHOST (-h, unless an
     earlier stage set it); a failed lookup is a warning.  Raises BadInput

@@ -64,6 +64,10 @@ def may_block(config):
     return config.lookups.may_block()
 
 
+def uses_dns(config):
+    return config.lookups.dns
+
+
 def _say(config, ctx, level, text, *args):
     """Log at verbosity level; the text is formatted only when it is logged."""
     if config.verbosity >= level:

@@ -57,7 +57,11 @@ def parse(argv):
 
 
 def may_block(config):
-    return config.lookups.may_block() or config.lookups.local_name is None
+    return config.lookups.may_block() or uses_dns(config)
+
+
+def uses_dns(config):
+    return config.lookups.dns or config.lookups.local_name is None
 
 
 def safe(text):

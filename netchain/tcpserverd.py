@@ -266,7 +266,7 @@ def prepare(argv):
     log = serverlog.make(config.style, config.name, config.verbosity, config.maxconn,
                          config.localmax)
     pipeline = fuse.build(config.prog, config.fuse, log)
-    if pipeline.blocking:
+    if pipeline.uses_dns:
         from . import dnsclient
 
         dnsclient.preload()

@@ -429,3 +429,19 @@ def _labels_of(text):
     from prometheus_client.parser import text_string_to_metric_families
     return [tuple(sample.labels.values()) for family in text_string_to_metric_families(text)
             for sample in family.samples if sample.name == "tcpserverd_accepted_total"]
+
+
+@pytest.mark.parametrize("chain,loaded", [
+    (["tcp-env", "-h"], True), (["tcpserver-rules", "-HR"], True),  # no -l: the local name
+    (["ident-lookup"], False), (["proxy-server"], False), (["tcpserver-access", "-H"], False),
+])
+def test_dnspython_is_loaded_before_the_drop_only_when_a_stage_looks_names_up(chain, loaded):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    code = ("import sys; from netchain import tcpserverd; "
+            "tcpserverd.prepare(['tcpserverd', sys.executable, '-m', 'netchain'] + sys.argv[1:] + ['true']); "
+            "print('dns.resolver' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code] + chain, capture_output=True, timeout=60,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.stdout == (b"True\n" if loaded else b"False\n"), result.stderr
