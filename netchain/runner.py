@@ -7,32 +7,32 @@ from . import errors, logline
 
 def warn(prog, text):
     """Print 'PROG: warning: TEXT' on stderr."""
-    _say("%s: warning: %s\n" % (prog, text))
+    _say("%s: warning: %s" % (prog, text))
 
 
 def info(prog, text):
-    _say("%s: info: %s\n" % (prog, text))
+    _say("%s: info: %s" % (prog, text))
 
 
 def _say(line):
-    logline.write(line[:-1] if line.endswith("\n") else line)
+    logline.write(line)
 
 
 def report(prog, usage, exc):
     """Print the message for exc and return its exit code."""
     if isinstance(exc, errors.UsageError):
         if getattr(exc, "first_line", None):  # djb's order: the reason, then usage
-            _say("%s: %s\n" % (prog, exc.first_line))
-        _say("%s: usage: %s\n" % (prog, usage))
+            _say("%s: %s" % (prog, exc.first_line))
+        _say("%s: usage: %s" % (prog, usage))
         if str(exc):
-            _say("%s: fatal: %s\n" % (prog, exc))
+            _say("%s: fatal: %s" % (prog, exc))
     elif isinstance(exc, errors.Denied):
         if str(exc):
-            _say("%s: %s\n" % (prog, exc))
+            _say("%s: %s" % (prog, exc))
     elif getattr(exc, "bare", False):  # ucspi-tcp wording without 'fatal:'
-        _say("%s: %s\n" % (prog, exc))
+        _say("%s: %s" % (prog, exc))
     elif str(exc):  # an empty message is a silent exit with that code
-        _say("%s: fatal: %s\n" % (prog, exc))
+        _say("%s: fatal: %s" % (prog, exc))
     return exc.code
 
 
@@ -64,7 +64,7 @@ def run(prog, usage, main, argv):
     except Exception:  # a bug: say so loudly, with the trace
         import traceback  # imported here: it costs milliseconds at every start
 
-        _say("%s: fatal: internal error (bug):\n%s" % (prog, traceback.format_exc()))
+        _say("%s: fatal: internal error (bug):\n%s" % (prog, traceback.format_exc().rstrip("\n")))
         return errors.BUG
     try:
         sys.stdout.flush()
