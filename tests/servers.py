@@ -110,13 +110,14 @@ class Activated:
     ports and running program; its stderr (and the program's) goes to a
     file.  Stopped by its own pid."""
 
-    def __init__(self, options, program, ports=1, env=None):
+    def __init__(self, options, program, ports=1, env=None, cwd=None, path=()):
         import shutil
         if shutil.which("systemd-socket-activate") is None:
             import pytest
             pytest.skip("systemd-socket-activate not installed (Debian package systemd)")
         full_env = make_env(env)
         full_env["PYTHONPATH"] = ROOT
+        full_env["PATH"] = os.pathsep.join([*path, full_env.get("PATH", "/usr/bin:/bin")])
         self.log_dir = tempfile.mkdtemp(prefix="activated-")
         self.log_path = os.path.join(self.log_dir, "stderr")
         for _ in range(5):  # a port taken between picking and binding: pick again
@@ -125,7 +126,8 @@ class Activated:
             with open(self.log_path, "wb") as stderr:
                 self.proc = subprocess.Popen(["systemd-socket-activate"] + listen + options + program,
                                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                             stderr=stderr, env=full_env, start_new_session=True)
+                                             stderr=stderr, env=full_env, cwd=cwd,
+                                             start_new_session=True)
             if wait_for(lambda: self.proc.poll() is not None or
                         self.log().count("Listening on") >= ports, timeout=15) and self.proc.poll() is None:
                 return
