@@ -95,7 +95,7 @@ class Context:
 
 def join_child_line(head, tail, pid):
     """The text of a log_child line for pid."""
-    return head if tail is None else "%s%d%s" % (head, pid, tail)
+    return head if tail is None else "%s%s%s" % (head, pid, tail)
 
 
 def apply_rule_env(env, changes):
@@ -253,4 +253,8 @@ def run_alone(module, argv, parsed=None):
         next_argv = module.step(config, ctx, rest)
     finally:
         ctx.close()
+    if next_argv[0].startswith("python:"):  # python:pkg.mod:func: this process runs it
+        from . import inproc  # asyncio and inspect: only for a chain that needs them
+
+        return inproc.run_here(next_argv, ctx.env, module.PROG)
     exec_into(next_argv, ctx.env)

@@ -40,6 +40,18 @@ def fixed_local_end(listener):
     return None if local[0] in ("0.0.0.0", "::") else local
 
 
+def local_end(fd, family, fixed=None):
+    """(ip, port) of our end of connection fd: fixed (see fixed_local_end)
+    when the listener tells it, else getsockname.  Raises OSError."""
+    if fixed is not None:
+        return fixed
+    sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
+    try:
+        return address_text(sock.getsockname(), family)
+    finally:
+        sock.detach()
+
+
 def tcp_variables(local_ip, local_port, remote_ip, remote_port):
     return {"PROTO": "TCP", "TCPLOCALIP": local_ip, "TCPLOCALPORT": str(local_port),
             "TCPREMOTEIP": remote_ip, "TCPREMOTEPORT": str(remote_port)}

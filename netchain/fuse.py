@@ -14,11 +14,10 @@ never hold up an exit on SIGTERM.
 import collections
 import importlib
 import queue
-import socket
 import threading
 import time
 
-from . import STAGES, chain, errors, runner, stage
+from . import STAGES, chain, errors, inproc, mailbox, runner, stage
 
 FUSABLE = STAGES  # the rows of netchain.TABLE that are stages
 STAGE_DEADLINE = 30.0
@@ -88,7 +87,11 @@ def build(prog, enabled, log):
             raise errors.UsageError("%s: no program to run" % name)
         stages.append((module, config))
         rest = after
-    return Pipeline(stages, rest, log)
+    pipeline = Pipeline(stages, rest, log)
+    if inproc.is_target(rest) and (enabled or not stages):
+        # imported now, before a privilege drop; a bad target is exit 100 at start
+        pipeline.inproc = inproc.Target(rest)
+    return pipeline
 
 
 class Pipeline:
@@ -99,15 +102,13 @@ class Pipeline:
         # the first stage replaces the client's address (proxy-server): the
         # daemon leaves the per-IP limit to it (stage.REKEYS)
         self.rekeys = bool(stages) and getattr(stages[0][0], "REKEYS", False)
-        self.done = queue.SimpleQueue()
-        self.wake_r, self.wake_w = socket.socketpair()
-        self.wake_r.setblocking(False)
+        self.mailbox = mailbox.Mailbox(log)  # lookups and in-process programs end here
         self.pool = Workers() if self.blocking else None
+        self.inproc = None  # an inproc.Target when final_argv is python:...
 
     def close(self):
         """Release the wake-up pair (the daemon leaves it to its exit)."""
-        self.wake_r.close()
-        self.wake_w.close()
+        self.mailbox.close()
 
     def start(self, accepted, env, finish):
         """Run the stages for one connection; then finish(accepted, env, Outcome)."""
@@ -124,28 +125,7 @@ class Pipeline:
         except Exception as exc:  # the loop must hear of every connection
             self.log.warn("internal error (bug), dropping a connection: %r" % (exc,))
             outcome = Outcome(None, (), errors.BUG, "tcpserverd")
-        self.done.put((finish, accepted, env, outcome))
-        try:
-            self.wake_w.send(b"x")
-        except OSError:
-            pass  # the reader drains everything on its next wake-up anyway
-
-    def drain(self):
-        """Called in the loop thread: finish every connection whose stages
-        ended; a failure in one does not leave the others waiting."""
-        try:
-            self.wake_r.recv(4096)
-        except BlockingIOError:
-            pass
-        while True:
-            try:
-                finish, accepted, env, outcome = self.done.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                finish(accepted, env, outcome)
-            except Exception as exc:
-                self.log.warn("internal error (bug), going on: %r" % (exc,))
+        self.mailbox.post(finish, accepted, env, outcome)
 
     def run_stages(self, accepted, env):
         """The Outcome of the stages for one connection (an Accepted)."""

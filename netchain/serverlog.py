@@ -52,7 +52,7 @@ class S6Log:
     def spawned(self, pid, ip, port, count, open_count, stage_lines, listener=None):
         _write_child_lines(stage_lines, pid)
         if self.verbosity >= 2:  # checked first: this runs for every connection
-            self.info("allow %s port %d pid %d count %d/%d%s" % (
+            self.info("allow %s port %d pid %s count %d/%d%s" % (
                 ip, port, pid, count, self.localmax, "" if listener is None else " on " + listener))
             self.status(open_count)
 
@@ -72,14 +72,15 @@ class S6Log:
             self.status(open_count)
 
     def table(self, connections, open_count):
-        """On SIGUSR1, whatever the verbosity: one line per live connection."""
-        for pid, ip in sorted(connections, key=lambda item: item[0]):
-            _write("%s: %sconnection pid %d from %s" % (self.prog, self.info_prefix, pid, ip))
+        """On SIGUSR1, whatever the verbosity: one line per live connection
+        (pid '-' for an in-process one)."""
+        for pid, ip in connections:
+            _write("%s: %sconnection pid %s from %s" % (self.prog, self.info_prefix, pid, ip))
         _write("%s: %sstatus: %d/%d" % (self.prog, self.info_prefix, open_count, self.maxconn))
 
     def ended(self, pid, ip, status, open_count):
         if self.verbosity >= 2:
-            self.info("end pid %d %s %s" % (pid, ip, spawn.describe_status(status)))
+            self.info("end pid %s %s %s" % (pid, ip, spawn.describe_status(status)))
             self.status(open_count)
 
 
@@ -105,7 +106,7 @@ class UcspiLog(S6Log):
 
     def spawned(self, pid, ip, port, count, open_count, stage_lines, listener=None):
         self.status(open_count)
-        self.info("pid %d from %s" % (pid, ip))
+        self.info("pid %s from %s" % (pid, ip))
         _write_child_lines(stage_lines, pid)
 
     def stage_refused(self, ip, port, outcome, open_count):
@@ -120,7 +121,7 @@ class UcspiLog(S6Log):
         self.status(open_count)
 
     def ended(self, pid, ip, status, open_count):
-        self.info("end %d status %d" % (pid, status))
+        self.info("end %s status %d" % (pid, status))
         self.status(open_count)
 
 

@@ -17,7 +17,7 @@ import signal
 import socket
 import time
 
-from . import conn, counters, errors, fuse, listener, options, perip, serverlog, spawn
+from . import conn, counters, errors, fuse, inproc, listener, options, perip, serverlog, spawn
 
 PROG = "tcpserverd"
 USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
@@ -49,8 +49,9 @@ class Config:
 class Server:
     """Accept, spawn, reap, log; one selector loop, signals through it."""
 
-    def __init__(self, listeners, config, pipeline, log):
+    def __init__(self, listeners, config, pipeline, log, plugins):
         self.listeners, self.config, self.pipeline, self.log = listeners, config, pipeline, log
+        self.plugins = plugins
         self.children = {}   # pid -> the perip.Slot it is counted under
         self.counters = (counters.Counters(config.counters_path, config.maxconn)
                          if config.counters_path else counters.NoCounters())
@@ -64,13 +65,16 @@ class Server:
         for end in (self.wake_r, self.wake_w):
             end.setblocking(False)
         self.selector.register(self.wake_r, selectors.EVENT_READ, self._on_signal)
-        if pipeline.blocking:
-            self.selector.register(pipeline.wake_r, selectors.EVENT_READ, pipeline.drain)
+        self.inproc = (inproc.InProcess(pipeline.inproc, pipeline.mailbox, log, fuse.Workers)
+                       if pipeline.inproc else None)
+        if pipeline.blocking or self.inproc:
+            self.selector.register(pipeline.mailbox.wake_r, selectors.EVENT_READ,
+                                   pipeline.mailbox.drain)
         self.base_env = conn.base_environment()
         self.child_exited = False
 
     def open_count(self):
-        return len(self.children) + self.pending
+        return len(self.children) + self.pending + (len(self.inproc.live) if self.inproc else 0)
 
     def _set_accepting(self, wanted):
         if wanted and not self.accepting:
@@ -92,6 +96,8 @@ class Server:
         for signum in HANDLED_SIGNALS:
             signal.signal(signum, lambda *_: None)  # work happens in the loop
         self.reset_signals = spawn.signals_to_reset()
+        if self.inproc:
+            self.inproc.begin()
         self.log.starting()
         self._update_accepting()
         while not self.stopping:
@@ -130,6 +136,7 @@ class Server:
             self.stopping = True
         elif signum == signal.SIGHUP:
             self._kill_children(signal.SIGTERM)
+            self.plugins.initialise(True, self.log)
         elif signum == signal.SIGUSR1:  # indimail's: the live connections (its default would kill us)
             self._show_table(True)
         elif signum == signal.SIGQUIT:
@@ -170,24 +177,13 @@ class Server:
         elif exc.errno not in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
             self.log.warn("unable to accept: %s" % exc.strerror)
 
-    @staticmethod
-    def _local_end(fd, listening):
-        """(ip, port) of our end of connection fd."""
-        if listening.local_end is not None:
-            return listening.local_end
-        sock = socket.socket(listening.family, socket.SOCK_STREAM, 0, fd)
-        try:
-            return conn.address_text(sock.getsockname(), listening.family)
-        finally:
-            sock.detach()
-
     def _start(self, fd, remote, listening):
         # The remote end as accept() gave it, as ucspi-tcp does: no
         # getpeername, which fails once a client has already gone.
         self.counters.accept(listening.name)
         remote_ip, remote_port = conn.address_text(remote, listening.family)
         try:
-            local_ip, local_port = self._local_end(fd, listening)
+            local_ip, local_port = conn.local_end(fd, listening.family, listening.local_end)
         except OSError:
             os.close(fd)  # the client vanished between accept and now
             return
@@ -212,6 +208,10 @@ class Server:
     def _finish(self, accepted, env, outcome):
         """Called by the pipeline: spawn outcome.argv, or drop the connection."""
         self.pending -= 1
+        if self.inproc and inproc.is_target(outcome.argv):  # never a rule's exec: that is sh -c
+            self.inproc.start(accepted.fd, accepted.family, env, accepted.slot, self._inproc_ended,
+                              lambda: self._spawned("-", accepted, outcome))
+            return
         pid = None
         if outcome.argv is not None:
             try:
@@ -227,13 +227,24 @@ class Server:
                                    self.open_count())
             return
         self.children[pid] = accepted.slot
+        self._spawned(pid, accepted, outcome)
+
+    def _spawned(self, pid, accepted, outcome):
         self.log.spawned(pid, accepted.remote_ip, accepted.remote_port, accepted.count + 1,
                          self.open_count(), outcome.lines, accepted.listener)
         self._show_table()
 
+    def _inproc_ended(self, slot, code):
+        self._release(slot)
+        self.log.ended("-", slot.ip, code << 8, self.open_count())
+        self.counters.end("exitcode %d" % code)
+        self._show_table()
+
     def _show_table(self, asked=False):
         if asked or self.config.table:
-            self.log.table([(pid, slot.ip) for pid, slot in self.children.items()], self.open_count())
+            live = sorted((pid, slot.ip) for pid, slot in self.children.items())
+            live += [("-", slot.ip) for slot in (self.inproc.live.values() if self.inproc else ())]
+            self.log.table(live, self.open_count())
 
     def _release(self, slot):
         self.per_ip.release(slot.ip)
@@ -259,9 +270,10 @@ class Server:
 def prepare(argv):
     """Everything that reads files or imports code, done once: the options,
     the fused stages (their modules, and DNS code if a stage looks names
-    up).  Returns run(), which serves.  tcpserver-bind calls this before it
-    drops privileges, so the daemon works from an interpreter the service
-    user cannot read (a virtualenv under a private home)."""
+    up), an in-process program and indimail's PLUGINn.  Returns run(),
+    which serves.  tcpserver-bind calls this before it drops privileges,
+    so the daemon works from an interpreter the service user cannot read
+    (a virtualenv under a private home)."""
     config = Config(argv)
     log = serverlog.make(config.style, config.name, config.verbosity, config.maxconn,
                          config.localmax)
@@ -270,17 +282,19 @@ def prepare(argv):
         from . import dnsclient
 
         dnsclient.preload()
-    return lambda: _run(config, log, pipeline)
+    plugins = inproc.Plugins(os.environ)  # indimail's PLUGINn: imported and initialised now
+    plugins.initialise(False, log)
+    return lambda: _run(config, log, pipeline, plugins)
 
 
 def main(argv):
     return prepare(argv)()
 
 
-def _run(config, log, pipeline):
+def _run(config, log, pipeline, plugins):
     spawn.ensure_standard_fds()
     listeners = listener.inherited(os.environ, os.getpid())
-    server = Server(listeners, config, pipeline, log)
+    server = Server(listeners, config, pipeline, log, plugins)
     if config.announce:  # only now: everything the loop needs is open
         listener.announce(listeners[0].sock)
     return server.serve()

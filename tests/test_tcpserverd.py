@@ -290,7 +290,7 @@ def test_a_denied_connection_is_logged_in_both_modes(mode, tmp_path):
 
 
 def test_one_failing_connection_does_not_stall_the_drain():
-    """Pipeline.drain: a finish that raises is logged, the rest still run."""
+    """Mailbox.drain: a callback that raises is logged, the rest still run."""
     from netchain import fuse
 
     class Log:
@@ -308,9 +308,9 @@ def test_one_failing_connection_does_not_stall_the_drain():
             raise RuntimeError("boom")
         finished.append(accepted)
     for item in ("bad", "good1", "good2"):
-        pipeline.done.put((finish, item, {}, fuse.Outcome(["true"])))
+        pipeline.mailbox.posted.put((finish, (item, {}, fuse.Outcome(["true"]))))
     try:
-        pipeline.drain()
+        pipeline.mailbox.drain()
     finally:
         pipeline.close()
     assert finished == ["good1", "good2"]
