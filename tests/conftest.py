@@ -35,7 +35,7 @@ def make_env(env=None, unset=()):
 def run(prog, *args, input=b"", env=None, unset=(), timeout=60, cwd=None):
     """Run a netchain program as a real process; return CompletedProcess."""
     full_env = make_env(env, unset)
-    full_env["PYTHONPATH"] = ROOT
+    full_env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env and "PYTHONPATH" in env else "")
     return subprocess.run([sys.executable, "-m", "netchain", prog, *map(str, args)],
                           input=input, capture_output=True, env=full_env,
                           timeout=timeout, cwd=cwd)

@@ -31,7 +31,7 @@ class Served:
         if host == "::":
             host = "127.0.0.1"
         full_env = make_env(env, unset)
-        full_env["PYTHONPATH"] = ROOT
+        full_env["PYTHONPATH"] = python_path(env)
         self.log_dir = tempfile.mkdtemp(prefix="served-")
         self.log_path = os.path.join(self.log_dir, "stderr")
         with open(self.log_path, "ab") as stderr:  # O_APPEND: our reads never move it
@@ -86,6 +86,12 @@ class Served:
         log = self.log()
         shutil.rmtree(self.log_dir, ignore_errors=True)
         return self.proc.returncode, log
+
+
+def python_path(env):
+    """ROOT, then the PYTHONPATH a test gives (for its python: targets)."""
+    given = (env or {}).get("PYTHONPATH")
+    return ROOT + (os.pathsep + given if given else "")
 
 
 def wait_for(predicate, timeout=5.0, step=0.02):
