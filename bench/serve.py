@@ -84,26 +84,38 @@ def wait_listening(port, proc):
 
 
 def measure(name, argv_for_port, args):
+    """argv_for_port(port) gives one server's argv, or a list of argvs for
+    servers that share the port (tcpserver-bind -r)."""
     port = free_port()
-    proc = subprocess.Popen(argv_for_port(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=dict(os.environ, PYTHONPATH=ROOT))
+    argvs = argv_for_port(port)
+    argvs = argvs if isinstance(argvs[0], list) else [argvs]
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.path.join(ROOT, "bench"))
+    procs = []
     try:
-        wait_listening(port, proc)
-        queue = multiprocessing.Queue()
-        cpu_before = cpu_of(proc.pid)
-        workers = [multiprocessing.Process(target=client, args=(port, args.seconds, queue))
-                   for _ in range(args.clients)]
-        for worker in workers:
-            worker.start()
-        results = [queue.get() for _ in workers]
-        for worker in workers:
-            worker.join()
-        time.sleep(0.3)
-        cpu = cpu_of(proc.pid) - cpu_before
-        rss = rss_of(proc.pid)
+        for argv in argvs:  # one at a time: the next binds once the last listens
+            procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, env=env))
+            wait_listening(port, procs[-1])
+        return _load(name, port, procs, args)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+
+
+def _load(name, port, procs, args):
+    queue = multiprocessing.Queue()
+    cpu_before = sum(cpu_of(proc.pid) for proc in procs)
+    workers = [multiprocessing.Process(target=client, args=(port, args.seconds, queue))
+               for _ in range(args.clients)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    time.sleep(0.3)
+    cpu = sum(cpu_of(proc.pid) for proc in procs) - cpu_before
+    rss = sum(rss_of(proc.pid) for proc in procs)
     latencies = sorted(latency for r in results for latency in r[0])
     count = len(latencies)
     rate = count / args.seconds
@@ -160,15 +172,21 @@ def trivial_server(port):
 
 
 def rows(rules, deny_rules, netchain):
-    def bind(port, daemon_opts=()):
-        return netchain("tcpserver-bind") + ["127.0.0.1", str(port)] + netchain("tcpserverd") + ["-v0"] + \
-            list(daemon_opts)
+    def bind(port, daemon_opts=(), bind_opts=()):
+        return netchain("tcpserver-bind") + list(bind_opts) + ["127.0.0.1", str(port)] + \
+            netchain("tcpserverd") + ["-v0"] + list(daemon_opts)
 
     def ucspi(cdb):
         return lambda p: ["tcpserver", "-HRl0", "-x", cdb, "127.0.0.1", str(p)] + PROGRAM
 
-    def access(cdb, daemon_opts=()):
-        return lambda p: bind(p, daemon_opts) + netchain("tcpserver-access") + ["-H", "-x", cdb] + PROGRAM
+    def access(cdb, daemon_opts=(), program=PROGRAM, bind_opts=()):
+        return lambda p: bind(p, daemon_opts, bind_opts) + netchain("tcpserver-access") + \
+            ["-H", "-x", cdb] + program
+
+    def shared(program=PROGRAM, instances=2):  # tcpserver-bind -r: instances sharing the port
+        row = access(rules["s6"], program=program, bind_opts=["-r"])
+        return lambda p: [row(p) for _ in range(instances)]
+    sync, asynchronous = ["python:inproc_apps:hello_sync"], ["python:inproc_apps:hello_async"]
     return [
         ("load generator (python accept loop)", trivial_server),
         ("ucspi-tcp tcpserver -HRl0", lambda p: ["tcpserver", "-HRl0", "127.0.0.1", str(p)] + PROGRAM),
@@ -178,6 +196,11 @@ def rows(rules, deny_rules, netchain):
         ("netchain fused: tcpserver -HRl0 -x",
          lambda p: netchain("tcpserver") + ["-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
         ("netchain exec mode (-X): access -x", access(rules["s6"], ["-X"])),
+        ("netchain 2 instances -r: access -x", shared()),
+        ("netchain in-process sync: access -x", access(rules["s6"], program=sync)),
+        ("netchain in-process async: access -x", access(rules["s6"], program=asynchronous)),
+        ("netchain 2 instances -r: in-process sync", shared(sync)),
+        ("netchain 2 instances -r: in-process async", shared(asynchronous)),
         ("DENY ucspi-tcp tcpserver -HRl0 -x", ucspi(deny_rules["djb"])),
         ("DENY netchain fused: access -x", access(deny_rules["s6"])),
     ]
@@ -229,21 +252,21 @@ def report(rounds, dns):
         by_name = {r["name"]: r for r in results}
         for r in results:
             ratios.setdefault(r["name"], []).append(r["rate"] / reference(r, by_name)["rate"])
-    print("%-38s %9s %7s %7s %8s %8s %7s %13s %6s" % (
+    print("%-42s %9s %7s %7s %8s %8s %7s %13s %6s" % (
         "server", "conn/s", "p50 ms", "p99 ms", "cpu ms/c", "rss KiB", "ratio", "range", "errors"))
     for index, first in enumerate(rounds[0]):
         same = [results[index] for results in rounds]
         median = {key: statistics.median(r[key] for r in same)
                   for key in ("rate", "p50", "p99", "cpu_ms", "rss")}
         spread = ratios[first["name"]]
-        print("%-38s %9.0f %7.2f %7.2f %8.2f %8d %6.2fx %6.2f-%-6.2f %6d" % (
+        print("%-42s %9.0f %7.2f %7.2f %8.2f %8d %6.2fx %6.2f-%-6.2f %6d" % (
             first["name"], median["rate"], median["p50"], median["p99"], median["cpu_ms"],
             median["rss"], statistics.median(spread), min(spread), max(spread),
             sum(r["errors"] for r in same)))
     base = statistics.median(r["rate"] for results in rounds for r in results
                              if r["name"] == "ucspi-tcp tcpserver -HRl0 -x")
     for r in dns:
-        print("%-38s %9.0f %7.2f %7.2f %8.2f %8d %6.2fx %13s %6d" % (
+        print("%-42s %9.0f %7.2f %7.2f %8.2f %8d %6.2fx %13s %6d" % (
             r["name"], r["rate"], r["p50"], r["p99"], r["cpu_ms"], r["rss"], r["rate"] / base,
             "", r["errors"]))
     print("(%d rounds; ratios: netchain rows to ucspi-tcp tcpserver -HRl0 -x in the same round,"

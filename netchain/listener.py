@@ -26,12 +26,16 @@ def resolve(host, port_text, family=None):
     return infos[0][0], infos[0][4]
 
 
-def bound_socket(family, sockaddr, backlog=-1, reuse=True, dual_stack=True):
-    """A bound, listening, blocking socket; OSError if it cannot be had."""
+def bound_socket(family, sockaddr, backlog=-1, reuse=True, dual_stack=True, share=False):
+    """A bound, listening, blocking socket; OSError if it cannot be had.
+    share sets SO_REUSEPORT: several daemons (of one user) may then listen
+    on the same address and port, and the kernel spreads connections."""
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         if reuse:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if share:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY,
                             0 if dual_stack and sockaddr[0] == "::" else 1)
@@ -43,10 +47,10 @@ def bound_socket(family, sockaddr, backlog=-1, reuse=True, dual_stack=True):
     return sock
 
 
-def listen(family, sockaddr, backlog=-1, reuse=True, dual_stack=True):
+def listen(family, sockaddr, backlog=-1, reuse=True, dual_stack=True, share=False):
     """bound_socket(), its failure worded for tcpserver-bind (111)."""
     try:
-        return bound_socket(family, sockaddr, backlog, reuse, dual_stack)
+        return bound_socket(family, sockaddr, backlog, reuse, dual_stack, share)
     except OSError as exc:
         raise errors.SystemFailure("unable to bind to %s port %s: %s"
                                    % (sockaddr[0], sockaddr[1], exc.strerror)) from None

@@ -1,6 +1,6 @@
 """tcpserver-bind: create a TCP socket, bind, listen, drop privileges, exec.
 
-    tcpserver-bind [ -d | -D ] [ -b backlog ] [ -1 ] [ -U | -u uid -g gid -G gidlist ]
+    tcpserver-bind [ -d | -D ] [ -r ] [ -b backlog ] [ -1 ] [ -U | -u uid -g gid -G gidlist ]
                    host port prog...
 
 The listening socket is left on fd 0 for the next program (tcpserverd).
@@ -13,12 +13,12 @@ import os
 from . import chain, errors, listener, options, privs
 
 PROG = "tcpserver-bind"
-USAGE = ("tcpserver-bind [ -d | -D ] [ -b backlog ] [ -1 ] [ -U | -u uid -g gid -G gidlist ]"
+USAGE = ("tcpserver-bind [ -d | -D ] [ -r ] [ -b backlog ] [ -1 ] [ -U | -u uid -g gid -G gidlist ]"
          " host port prog...")
 
 
 def main(argv):
-    opts, rest = options.parse(argv, "dDb:1Uu:g:G:")
+    opts, rest = options.parse(argv, "dDrb:1Uu:g:G:")
     flags = dict(opts)
     if len(rest) < 3:
         raise errors.UsageError()
@@ -28,7 +28,7 @@ def main(argv):
         reuse = {"-d": True, "-D": False}.get(flag, reuse)
     ids = privs.parse_ids(flags.get("-u"), flags.get("-g"), flags.get("-G"), "-U" in flags)
     family, sockaddr = listener.resolve(rest[0], rest[1])
-    sock = listener.listen(family, sockaddr, backlog, reuse)
+    sock = listener.listen(family, sockaddr, backlog, reuse, share="-r" in flags)
     if "-1" in flags:
         listener.announce(sock)
     os.dup2(sock.fileno(), 0)  # dup2 makes fd 0 inheritable

@@ -138,3 +138,29 @@ def test_exec_mode_names_the_file_the_user_cannot_reach():
         line = [text for text in log.splitlines() if "cannot reach" in text][0]
         assert line.startswith("tcpserverd: warning: unable to spawn ")
         assert "uid 65534 cannot reach /" in line
+
+
+def test_reuseport_lets_instances_share_a_port():
+    """-r: a second instance binds the same port and the kernel gives it
+    connections too; an instance without -r cannot bind it."""
+    def instance(port, name, *opts):
+        return Served(prog("tcpserver-bind") + list(opts) + ["127.0.0.1", str(port)] +
+                      prog("tcpserverd") + ["-1", "echo", name])
+    first = instance(0, "first", "-r")
+    second = None
+    try:
+        second = instance(first.port, "second", "-r")
+        assert second.port == first.port
+        refused = run("tcpserver-bind", "127.0.0.1", first.port, "true")
+        assert refused.returncode == 111
+        assert refused.stderr.startswith(b"tcpserver-bind: fatal: unable to bind to 127.0.0.1 port ")
+        seen = set()
+        for _ in range(400):  # each connection goes to either: 400 to one alone is 2**-399
+            seen.add(first.talk())
+            if seen == {b"first\n", b"second\n"}:
+                break
+        assert seen == {b"first\n", b"second\n"}
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
