@@ -224,6 +224,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated parts of row names to run"
+                        " (the ucspi-tcp reference rows always run)")
+    parser.add_argument("--no-dns", action="store_true", help="skip the two DNS rows")
     args = parser.parse_args()
     if shutil.which("tcpserver") is None:
         sys.exit("bench: tcpserver not found: apt-get install ucspi-tcp")
@@ -235,8 +238,11 @@ def main():
     work = tempfile.mkdtemp(prefix="netchain-serve-")
     try:
         table = rows(make_rules(work, True), make_rules(work, False), netchain)
+        wanted = [part for part in args.only.split(",") if part]
+        table = [(name, argv) for name, argv in table if not wanted or "ucspi-tcp" in name
+                 or any(part in name for part in wanted)]
         rounds = [[measure(name, argv, args) for name, argv in table] for _ in range(args.rounds)]
-        dns = [dns_row(args, netchain, False), dns_row(args, netchain, True)]
+        dns = [] if args.no_dns else [dns_row(args, netchain, False), dns_row(args, netchain, True)]
     finally:
         shutil.rmtree(work)
     report(rounds, dns)

@@ -112,11 +112,14 @@ class InProcess:
         on_end = functools.partial(self._ended, on_end)
         sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
         if self.loop is not None:
-            import asyncio
-
-            asyncio.run_coroutine_threadsafe(self._serve_async(key, sock, env, on_end), self.loop)
+            # a task made in the loop's own thread: no concurrent Future to
+            # build and resolve for every connection
+            self.loop.call_soon_threadsafe(self._create_task, key, sock, env, on_end)
         else:
             self.pool.submit(self._serve_sync, key, sock, env, on_end)
+
+    def _create_task(self, key, sock, env, on_end):
+        self.loop.create_task(self._serve_async(key, sock, env, on_end))
 
     def _ended(self, on_end, key, code):
         on_end(self.live.pop(key), code)
