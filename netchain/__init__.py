@@ -30,6 +30,7 @@ TABLE = (
     Program("tcpserver-access", "tcpserver_access", True),
     Program("connlimit", "connlimit", True),
     Program("tcpserver-rules", "tcpserver_rules", True),
+    Program("rblsmtpd", "rblsmtpd", True),
     Program("tcpserver", "tcpserver", False),
     Program("tcpclient", "tcpclient", False),
 )

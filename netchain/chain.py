@@ -237,7 +237,7 @@ def exec_into(argv, env):
         failure = errors.NetchainError(
             "unable to exec %s: %s" % (argv[0], exec_failure(argv[0], exc)),
             errors.NOT_FOUND if isinstance(exc, FileNotFoundError) else errors.NOT_EXECUTABLE)
-        failure.errno = exc.errno
+        failure.errno, failure.command = exc.errno, argv[0]
         raise failure from None
 
 

@@ -16,7 +16,7 @@ PREFIX = "tcpserverd_"
 # error.  The daemon's own per-IP limit is "per-ip" too.
 REASONS = {"tcpserver-access": "rules", "tcpserver-rules": "rules", "connlimit": "per-ip",
            "proxy-server": "proxy", "tcp-env": "lookups", "ident-lookup": "lookups",
-           "tlsd": "tls"}
+           "tlsd": "tls", "rblsmtpd": "rules"}
 INTERVAL = 1.0
 
 

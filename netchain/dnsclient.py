@@ -23,7 +23,7 @@ def preload():
     import importlib
 
     for name in ("dns.exception", "dns.message", "dns.query", "dns.rdtypes.ANY.CNAME",
-                 "dns.rdtypes.ANY.PTR", "dns.rdtypes.IN.A", "dns.rdtypes.IN.AAAA",
+                 "dns.rdtypes.ANY.PTR", "dns.rdtypes.ANY.TXT", "dns.rdtypes.IN.A", "dns.rdtypes.IN.AAAA",
                  "dns.resolver", "dns.reversename"):
         importlib.import_module(name)
 
@@ -104,3 +104,10 @@ def addresses(resolver, name, timeout):
     """The IPv4 addresses of name (tcpclient's host lookup), maybe empty."""
     answer = _query(resolver, name.rstrip(".") + ".", "A", timeout)
     return [record.address for record in answer] if answer is not None else []
+
+
+def txt_bytes(resolver, name, timeout):
+    """The TXT records of name, their strings joined in order (as djb's
+    dns_txt), or b'' when there is none."""
+    answer = _query(resolver, name.rstrip(".") + ".", "TXT", timeout)
+    return b"".join(b"".join(record.strings) for record in answer) if answer is not None else b""

@@ -56,6 +56,10 @@ def tcpserver_rules():
     launch("tcpserver_rules")
 
 
+def rblsmtpd():
+    launch("rblsmtpd")
+
+
 def tcpserver():
     launch("tcpserver")
 

@@ -44,18 +44,21 @@ class FakeDNS(_LoopbackServer):
     """answers: {(name, type): [rdata text]}; delay: {name: seconds};
     silent: set of names never answered; raw: {name: bytes} sent as is."""
 
-    def __init__(self, answers=None, delay=None, silent=(), raw=None):
+    def __init__(self, answers=None, delay=None, silent=(), raw=None, address=("127.0.0.1", 0)):
+        """address: where to listen; port 53 (root only) on a loopback
+        address of its own serves djb's C clients, which use no other."""
         self.answers = answers or {}
         self.delay = delay or {}
         self.silent = set(silent)
         self.raw = raw or {}
         self.queries = []
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(address)
+        self.ip = address[0]
         self._start(sock, lambda: sock.recvfrom(4096), self._answer)
 
     def env(self):
-        return {"DNSCACHEIP": "127.0.0.1", "DNSCACHEPORT": str(self.port)}
+        return {"DNSCACHEIP": self.ip, "DNSCACHEPORT": str(self.port)}
 
     def _answer(self, data, peer):
         query = dns.message.from_wire(data)
@@ -76,7 +79,7 @@ class FakeDNS(_LoopbackServer):
             else:
                 response.answer.append(dns.rrset.from_text_list(
                     question.name, 60, "IN", rdtype, texts))
-            wire = response.to_wire()
+            wire = response.to_wire(want_shuffle=False)  # records in the order given
         try:
             self.sock.sendto(wire, peer)
         except OSError:

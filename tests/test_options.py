@@ -16,7 +16,7 @@ OPTION_CASES = [
     ("tcpserver", ["-c"]), ("tcpserver", ["-b"]), ("tcpserver", ["-u"]), ("tcpserver", ["-t"]),
     ("tcpclient", ["-T"]), ("tcpclient", ["-t"]), ("tcpclient", ["-p"]),
     ("ident-lookup", ["-t"]), ("tcp-env", ["-t"]), ("tcpserver-access", ["-t"]),
-    ("tcpserver-rules", ["-t"]), ("tcpserver-rules", ["-v"]),
+    ("tcpserver-rules", ["-t"]), ("tcpserver-rules", ["-v"]), ("rblsmtpd", ["-t"]),
 ]
 TAILS = {"tcpserver-bind": ["127.0.0.1", "0", "true"], "tcpserver": ["127.0.0.1", "0", "true"],
          "tcpclient": ["127.0.0.1", "1", "true"]}
@@ -54,6 +54,8 @@ VARIABLE_CASES = [
     ("tcpserver-access", ["-H"], "TCPREMOTEIP", ENDPOINTS),
     ("tcpserver-access", ["-r"], "IDENTPORT", ENDPOINTS),
     ("tcpserver-bind", ["-U"], "UID", {"GID": "1"}),
+    ("rblsmtpd", ["-r", "bl.example"], "TCPREMOTEIP", ENDPOINTS),
+    ("rblsmtpd", ["-r", "bl.example"], "DNSCACHEPORT", ENDPOINTS),
 ]
 
 
