@@ -33,6 +33,18 @@ TABLE = (
     Program("rblsmtpd", "rblsmtpd", True),
     Program("tcpserver", "tcpserver", False),
     Program("tcpclient", "tcpclient", False),
+    Program("addcr", "addcr", False),
+    Program("delcr", "delcr", False),
+    Program("fixcrio", "fixcrio", False),
+    Program("recordio", "recordio", False),
+    Program("argv0", "argv0", False),
+    Program("mconnect-io", "mconnect_io", False),
+    Program("tcpcat", "tcpcat", False),
+    Program("mconnect", "mconnect", False),
+    Program("who@", "who_at", False),
+    Program("date@", "date_at", False),
+    Program("finger@", "finger_at", False),
+    Program("http@", "http_at", False),
 )
 
 PROGRAMS = {program.name: program.module for program in TABLE}

@@ -66,3 +66,35 @@ def tcpserver():
 
 def tcpclient():
     launch("tcpclient")
+
+
+def addcr():
+    launch("addcr")
+
+
+def delcr():
+    launch("delcr")
+
+
+def fixcrio():
+    launch("fixcrio")
+
+
+def recordio():
+    launch("recordio")
+
+
+def argv0():
+    launch("argv0")
+
+
+def mconnect_io():
+    launch("mconnect_io")
+
+
+def tcpcat():
+    launch("tcpcat")
+
+
+def mconnect():
+    launch("mconnect")

@@ -121,7 +121,7 @@ def render(name, markdown, summary):
 def summaries():
     """program -> its one-line job, from doc/index.md's table."""
     with open(os.path.join(ROOT, "doc", "index.md")) as handle:
-        found = re.findall(r"^\| \[([\w-]+)\]\([\w-]+\.md\) \| (.*?) \|$", handle.read(), re.M)
+        found = re.findall(r"^\| \[([\w@-]+)\]\([\w@-]+\.md\) \| (.*?) \|$", handle.read(), re.M)
     return dict(found)
 
 

@@ -119,3 +119,35 @@ def ident_answer(user):
         ports = line.strip().decode()
         return ("%s : USERID : UNIX : " % ports).encode() + user + b"\r\n"
     return reply
+
+
+class ReplyServer(_LoopbackServer):
+    """A TCP server for client tests: for each connection, reads until
+    `until` has arrived (or EOF, or 5 s), records it, sends reply(received)
+    and closes.  received: the bytes of each connection, in order."""
+
+    def __init__(self, reply, until=b"\n", address=("127.0.0.1", 0)):
+        self.reply, self.until, self.received = reply, until, []
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(20)
+        self._start(sock, lambda: sock.accept()[:1], self._one)
+
+    def _one(self, conn):
+        with conn:
+            conn.settimeout(5)
+            got = b""
+            try:
+                while self.until not in got:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+            except OSError:
+                pass
+            self.received.append(got)
+            try:
+                conn.sendall(self.reply(got))
+            except OSError:
+                pass

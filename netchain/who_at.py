@@ -1,0 +1,17 @@
+"""who@: ask host's systat (port 11): who is logged in (ucspi-tcp 0.88's script).
+
+    who@ [ host ]
+
+host defaults to 0 (this machine).  CRs removed, control characters shown
+by cat -v.
+"""
+
+from . import ucspiscript as sh
+
+PROG = "who@"
+USAGE = "who@ [ host ]"
+
+
+def main(argv):
+    return sh.run(PROG, "%s %s | cat -v" % (sh.tcpclient("11"), sh.inner("exec %s <&6" % sh.own("delcr"))),
+                  argv[1:])

@@ -1,0 +1,23 @@
+"""delcr: byte for byte as Debian's on random input."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from companions import same
+
+CRLF_HEAVY = st.binary(max_size=200) | st.lists(st.sampled_from([b"\r", b"\n", b"a", b"\r\n"])).map(b"".join)
+
+
+@settings(max_examples=30, deadline=None)
+@given(CRLF_HEAVY)
+def test_random_input_matches_ucspi_tcp(data):
+    same("delcr", stdin=data)
+
+
+def test_one_cr_before_each_lf_goes_a_final_cr_stays():
+    assert same("delcr", stdin=b"a\r\nb\rc\r\r\nd\r").stdout == b"a\nb\rc\r\nd\r"
+
+
+def test_a_cr_lf_split_across_reads():
+    data = (b"x" * 65535 + b"\r\n") * 3  # the CR ends one read, the LF starts the next
+    assert same("delcr", stdin=data).stdout == (b"x" * 65535 + b"\n") * 3
