@@ -13,5 +13,4 @@ USAGE = "date@ [ host ]"
 
 
 def main(argv):
-    return sh.run(PROG, "%s %s | cat -v" % (sh.tcpclient("13"), sh.inner("exec %s <&6" % sh.own("delcr"))),
-                  argv[1:])
+    return sh.ask_port(PROG, 13, argv[1:])

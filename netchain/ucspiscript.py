@@ -29,6 +29,12 @@ def tcpclient(port):
 LINE_DIALOGUE = inner("\n  %s >&7\n  exec %s <&6\n" % (own("addcr"), own("delcr")))
 
 
+def ask_port(prog, port, args):
+    """who@ and date@: what the service on port of host $1 says, CRs
+    removed, through cat -v."""
+    return run(prog, "%s %s | cat -v" % (tcpclient(str(port)), inner("exec %s <&6" % own("delcr"))), args)
+
+
 def run(prog, text, args):
     """exec /bin/sh -c text, with $0 = prog and $1... = args."""
     env = dict(os.environ)

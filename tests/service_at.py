@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from companions import same
 from fakes import ReplyServer
 
 # what such servers answer: CR LF lines, a control byte and a high byte for cat -v
@@ -18,3 +19,18 @@ def fixed_port_server(port, reply=lambda got: ANSWER, until=b""):
         return ReplyServer(reply, until=until, address=("127.0.0.1", port))
     except OSError as exc:
         pytest.skip("port %d on 127.0.0.1: %s" % (port, exc))
+
+
+def check_asked_port(name, port):
+    """name (who@, date@) prints what port says as Debian's does, and
+    fails as it does with nothing listening."""
+    server = fixed_port_server(port)
+    try:
+        result = same(name, "127.0.0.1")
+    finally:
+        server.close()
+    assert result.returncode == 0
+    assert result.stdout.startswith(ANSWER.split(b"\r\n")[0] + b"\n")
+    assert b"^A^?M-i" in result.stdout
+    result = same(name, "127.0.0.2")
+    assert result.stderr.startswith(b"tcpclient: unable to connect to 127.0.0.2 port %d" % port)
