@@ -19,6 +19,7 @@ import itertools
 import os
 import socket
 import threading
+import time
 
 from . import errors, logline
 
@@ -80,16 +81,27 @@ def describe(exc):
     return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
 
 
+class Live:
+    """One in-process connection, as the daemon's loop thread sees it."""
+
+    def __init__(self, slot, sock, deadline):
+        self.slot, self.sock, self.deadline = slot, sock, deadline
+        self.task = None  # the asyncio task of an async function
+        self.cut = False
+
+
 class InProcess:
     """The daemon's runner of a Target: start() per connection; on_end(key,
     code) is posted to the mailbox when the function is done."""
 
-    def __init__(self, target, mailbox, log, pool_factory):
+    def __init__(self, target, mailbox, log, pool_factory, cut_after=None):
         self.target, self.mailbox, self.log = target, mailbox, log
+        self.cut_after = cut_after
         self.pool = self.loop = None
         self.pool_factory = pool_factory
-        self.live = {}  # key -> what the daemon counts the connection under
+        self.live = {}  # key -> Live: what the daemon counts it under, its socket, when to cut it
         self.keys = itertools.count(1)
+        self.next_check = 0.0  # cut_overdue looks at most four times a second
 
     def begin(self):
         """Start the event loop thread (called once, after any privilege drop)."""
@@ -107,10 +119,11 @@ class InProcess:
         runs (so that the daemon's line comes before any the function
         logs); on_end(slot, code) runs in the loop thread when it is done."""
         key = next(self.keys)
-        self.live[key] = slot
+        sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
+        self.live[key] = Live(slot, sock, None if self.cut_after is None else
+                              time.monotonic() + self.cut_after)
         announce()
         on_end = functools.partial(self._ended, on_end)
-        sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
         if self.loop is not None:
             # a task made in the loop's own thread: no concurrent Future to
             # build and resolve for every connection
@@ -119,10 +132,32 @@ class InProcess:
             self.pool.submit(self._serve_sync, key, sock, env, on_end)
 
     def _create_task(self, key, sock, env, on_end):
-        self.loop.create_task(self._serve_async(key, sock, env, on_end))
+        task = self.loop.create_task(self._serve_async(key, sock, env, on_end))
+        live = self.live.get(key)
+        if live is not None:
+            live.task = task
 
     def _ended(self, on_end, key, code):
-        on_end(self.live.pop(key), code)
+        on_end(self.live.pop(key).slot, code)
+
+    def cut_overdue(self, now):
+        """In the loop thread: shut down the socket of every connection
+        past its deadline (-T), so that the function's next read or write
+        fails, and cancel an async one; each is cut once, and logged."""
+        if now < self.next_check:
+            return
+        self.next_check = now + 0.25
+        for live in self.live.values():
+            if live.deadline is None or now < live.deadline or live.cut:
+                continue
+            live.cut = True
+            self.log.warn("%s: cut after %d seconds" % (self.target.spec, self.cut_after))
+            try:
+                live.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the function: it is ending anyway
+            if live.task is not None:
+                self.loop.call_soon_threadsafe(live.task.cancel)
 
     def _failed(self, exc):
         self.log.warn("%s: %s" % (self.target.spec, describe(exc)))
@@ -145,6 +180,8 @@ class InProcess:
         try:
             reader, writer = await asyncio.open_connection(sock=sock)
             await self.target.func(reader, writer, env)
+        except asyncio.CancelledError:
+            code = RAISED  # cut by -T: logged when it was cut
         except Exception as exc:
             code = self._failed(exc)
         finally:

@@ -1,7 +1,7 @@
 """tcpserverd: the accept loop (s6-tcpserverd's interface).
 
     tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]
-               [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] prog...
+               [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] [ -T timeout ] prog...
 
 Serves the listening socket on fd 0 (or systemd's fd 3 with LISTEN_FDS),
 runs prog once per connection with the connection on fd 0 and fd 1.
@@ -17,33 +17,15 @@ import signal
 import socket
 import time
 
-from . import conn, counters, errors, fuse, inproc, listener, options, perip, serverlog, spawn
+from . import conn, counters, errors, fuse, inproc, listener, perip, serverlog, spawn
+from .daemonconfig import Config
 
 PROG = "tcpserverd"
 USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
-         " [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] prog...")
+         " [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] [ -T timeout ] prog...")
 HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
                    signal.SIGABRT, signal.SIGINT, signal.SIGUSR1)
 EMFILE_PAUSE = 1.0
-
-
-class Config:
-    def __init__(self, argv):
-        opts, self.prog = options.parse(argv, "1v:c:C:XL:N:M:V")
-        flags = dict(opts)
-        if not self.prog:
-            raise errors.UsageError()
-        self.announce = "-1" in flags
-        self.verbosity = options.number(flags.get("-v", "1"), "-v")
-        self.maxconn = options.number(flags.get("-c", "40"), "-c", 1)
-        self.localmax = options.number(flags.get("-C", str(self.maxconn)), "-C", 1)
-        self.fuse = "-X" not in flags
-        self.style = flags.get("-L", "s6")
-        if self.style not in ("s6", "ucspi"):
-            raise errors.UsageError("-L takes s6 or ucspi")
-        self.name = flags.get("-N", PROG)
-        self.counters_path = flags.get("-M")
-        self.table = "-V" in flags  # indimail's -V: the connection table after each change
 
 
 class Server:
@@ -65,8 +47,8 @@ class Server:
         for end in (self.wake_r, self.wake_w):
             end.setblocking(False)
         self.selector.register(self.wake_r, selectors.EVENT_READ, self._on_signal)
-        self.inproc = (inproc.InProcess(pipeline.inproc, pipeline.mailbox, log, fuse.Workers)
-                       if pipeline.inproc else None)
+        self.inproc = (inproc.InProcess(pipeline.inproc, pipeline.mailbox, log, fuse.Workers,
+                                        config.cut_after) if pipeline.inproc else None)
         if pipeline.blocking or self.inproc:
             self.selector.register(pipeline.mailbox.wake_r, selectors.EVENT_READ,
                                    pipeline.mailbox.drain)
@@ -114,6 +96,8 @@ class Server:
                 self._reap()
             if self.resume_at is not None and time.monotonic() >= self.resume_at:
                 self.resume_at = None
+            if self.inproc and self.config.cut_after:
+                self.inproc.cut_overdue(time.monotonic())
             self._update_accepting()
             self.counters.write(self.open_count())
         self._reap()  # children already gone get their end lines
@@ -243,7 +227,7 @@ class Server:
     def _show_table(self, asked=False):
         if asked or self.config.table:
             live = sorted((pid, slot.ip) for pid, slot in self.children.items())
-            live += [("-", slot.ip) for slot in (self.inproc.live.values() if self.inproc else ())]
+            live += [("-", one.slot.ip) for one in (self.inproc.live.values() if self.inproc else ())]
             self.log.table(live, self.open_count())
 
     def _release(self, slot):

@@ -32,6 +32,11 @@ def hold(sock, env):
     sock.sendall(b"in\\n")
     sock.recv(10)  # until the client closes (or sends)
 
+async def ahold(reader, writer, env):
+    writer.write(b"in\\n")
+    await writer.drain()
+    await reader.read(10)
+
 def boom(sock, env):
     raise ValueError("bad\\n%s" % env["TCPREMOTEPORT"])
 
@@ -248,3 +253,21 @@ def test_tcpserver_front_end_serves_a_target(apps, tmp_path):
         code, log = server.stop()
     assert code == 0
     assert "tcpserver: pid - from 127.0.0.1" in log
+
+
+@pytest.mark.parametrize("target", ["hold", "ahold"])
+def test_minus_T_cuts_a_connection_that_never_ends(apps, target):
+    """-T 1: the function's socket is shut down (an async one cancelled);
+    the slot is freed and the daemon goes on."""
+    server = serve([], ["-v2", "-T", "1", "-c", "1"], ["python:inproc_apps:" + target], env=apps)
+    try:
+        with server.connect(timeout=30) as sock:
+            assert sock.recv(10) == b"in\n"
+            assert sock.recv(10) == b""  # cut: EOF, without the client doing anything
+        server.wait_log("tcpserverd: warning: python:inproc_apps:%s: cut after 1 seconds" % target)
+        with server.connect(timeout=30) as sock:  # -c 1: the slot is free again
+            assert sock.recv(10) == b"in\n"
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    assert log.count("cut after 1 seconds") >= 1
