@@ -10,7 +10,7 @@ from netchain import errors, options
 NASTY = ["\u00b2", "\u0661\u0662", "9" * 25, "9" * 6000, "-1", "", "1x", " 1", "0x10", "4294967296"]
 
 OPTION_CASES = [
-    ("tcpserverd", ["-c"]), ("tcpserverd", ["-C"]), ("tcpserverd", ["-v"]),
+    ("tcpserverd", ["-c"]), ("tcpserverd", ["-C"]), ("tcpserverd", ["-v"]), ("tcpserverd", ["-T"]),
     ("tcpserver-bind", ["-b"]), ("tcpserver-bind", ["-u"]), ("tcpserver-bind", ["-g"]),
     ("tcpserver-bind", ["-G"]),
     ("tcpserver", ["-c"]), ("tcpserver", ["-b"]), ("tcpserver", ["-u"]), ("tcpserver", ["-t"]),
@@ -96,15 +96,15 @@ def test_scan_takes_every_plain_number(number):
 
 def _parsers():
     """In-process option parsers of every program: (name, flag, parse(value))."""
-    from netchain import (connlimit, ident_lookup, privs, tcp_env, tcpclient, tcpserver,
+    from netchain import (connlimit, ident_lookup, privs, rblsmtpd, tcp_env, tcpclient, tcpserver,
                           tcpserver_access, tcpserver_rules, tcpserverd)
     tail = ["127.0.0.1", "0", "true"]
     found = []
     for module, flags in ((tcp_env, "t"), (ident_lookup, "t"), (tcpserver_access, "vt"),
-                          (tcpserver_rules, "vt")):
+                          (tcpserver_rules, "vt"), (rblsmtpd, "t")):
         for flag in flags:
             found.append((module.PROG, flag, lambda v, m=module, f=flag: m.parse([m.PROG, "-" + f, v, "true"])))
-    for flag in "cCv":
+    for flag in "cCvT":
         found.append(("tcpserverd", flag, lambda v, f=flag: tcpserverd.Config(["tcpserverd", "-" + f, v, "true"])))
     for flag in "cCbugt":
         found.append(("tcpserver", flag, lambda v, f=flag: tcpserver.Plan(["tcpserver", "-" + f, v] + tail)))
