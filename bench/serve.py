@@ -1,6 +1,7 @@
 """Benchmark: connections per second, netchain against ucspi-tcp's tcpserver.
 
     .venv/bin/python bench/serve.py [--seconds 5] [--clients 8] [--rounds 3]
+                                    [--only PART,...] [--no-dns] [--client python|c]
 
 Starts each server on 127.0.0.1 in turn in one run, drives it with the same
 load (CLIENTS processes, each connecting, reading to EOF, closing, for
@@ -12,6 +13,10 @@ alike; each figure is the median over the rounds, and the ratio column
 gives the median of the per-round ratios with their range.  A first row
 drives a trivial Python
 accept-and-close server to show the load generator is not the bottleneck.
+With --client c the load comes from bench/loadgen.c (built with cc into
+a temporary directory): threads of a C program, which leave the servers
+more of the machine's CPU than Python clients; it reports no latencies
+(the p50/p99 columns read 0).
 Two last rows run tcp-env -h against a fake DNS server on loopback (never
 the machine's resolver), the second while another client's lookups take
 2 seconds each: its rate should stay near the first's.
@@ -103,7 +108,21 @@ def measure(name, argv_for_port, args):
             proc.wait(10)
 
 
+def c_clients(port, procs, args):
+    """--client c: the load from bench/loadgen.c (rate and CPU; no latencies)."""
+    out = subprocess.run([args.loadgen, str(port), str(args.seconds), str(args.clients)],
+                         capture_output=True, check=True, timeout=args.seconds + 60).stdout.split()
+    count, errors = int(out[0]), int(out[1])
+    return [([0.0] * count, errors)]
+
+
 def _load(name, port, procs, args):
+    if args.client == "c":
+        cpu_before = sum(cpu_of(proc.pid) for proc in procs)
+        results = c_clients(port, procs, args)
+        time.sleep(0.3)
+        cpu = sum(cpu_of(proc.pid) for proc in procs) - cpu_before
+        return _figures(name, results, cpu, sum(rss_of(proc.pid) for proc in procs), args)
     queue = multiprocessing.Queue()
     cpu_before = sum(cpu_of(proc.pid) for proc in procs)
     workers = [multiprocessing.Process(target=client, args=(port, args.seconds, queue))
@@ -115,7 +134,10 @@ def _load(name, port, procs, args):
         worker.join()
     time.sleep(0.3)
     cpu = sum(cpu_of(proc.pid) for proc in procs) - cpu_before
-    rss = sum(rss_of(proc.pid) for proc in procs)
+    return _figures(name, results, cpu, sum(rss_of(proc.pid) for proc in procs), args)
+
+
+def _figures(name, results, cpu, rss, args):
     latencies = sorted(latency for r in results for latency in r[0])
     count = len(latencies)
     rate = count / args.seconds
@@ -227,6 +249,8 @@ def main():
     parser.add_argument("--only", default="", help="comma-separated parts of row names to run"
                         " (the ucspi-tcp reference rows always run)")
     parser.add_argument("--no-dns", action="store_true", help="skip the two DNS rows")
+    parser.add_argument("--client", choices=["python", "c"], default="python",
+                        help="c: the load from bench/loadgen.c, built with cc (no latencies)")
     args = parser.parse_args()
     if shutil.which("tcpserver") is None:
         sys.exit("bench: tcpserver not found: apt-get install ucspi-tcp")
@@ -237,6 +261,10 @@ def main():
 
     work = tempfile.mkdtemp(prefix="netchain-serve-")
     try:
+        if args.client == "c":
+            args.loadgen = os.path.join(work, "loadgen")
+            subprocess.run(["cc", "-O2", "-pthread", "-o", args.loadgen,
+                            os.path.join(ROOT, "bench", "loadgen.c")], check=True)
         table = rows(make_rules(work, True), make_rules(work, False), netchain)
         wanted = [part for part in args.only.split(",") if part]
         table = [(name, argv) for name, argv in table if not wanted or "ucspi-tcp" in name
