@@ -271,3 +271,20 @@ def test_minus_T_cuts_a_connection_that_never_ends(apps, target):
         code, log = server.stop()
     assert code == 0
     assert log.count("cut after 1 seconds") >= 1
+
+
+def test_counters_count_in_process_connections(apps, tmp_path):
+    """-M: in-process connections are accepted, and end, like spawned ones."""
+    metrics = tmp_path / "metrics.prom"
+    server = serve([], ["-v2", "-M", str(metrics)], ["python:inproc_apps:hello"], env=apps)
+    try:
+        for _ in range(3):
+            assert line_from(server) == b"hello 127.0.0.1 -\n"
+        server.wait_log("exitcode 0", count=3)
+    finally:
+        code, _ = server.stop()
+    assert code == 0
+    text = metrics.read_text()  # written at exit
+    assert "\ntcpserverd_accepted_total 3\n" in text
+    assert '\ntcpserverd_ended_total{status="exitcode 0"} 3\n' in text
+    assert "\ntcpserverd_active 0\n" in text
