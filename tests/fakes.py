@@ -13,18 +13,33 @@ import dns.rcode
 import dns.rrset
 
 
+def _bound(kind, address):
+    """A socket bound to address; closed again when the bind fails (a
+    port taken by another run), so that no socket is left to the
+    garbage collector."""
+    sock = socket.socket(socket.AF_INET, kind)
+    try:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class _LoopbackServer:
     """A socket on 127.0.0.1 served by a thread, one worker thread per request."""
 
     def _start(self, sock, receive, handle):
         self.sock = sock
         self.port = sock.getsockname()[1]
+        sock.settimeout(0.1)  # here: a close() right after start must not race it
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._serve, args=(receive, handle), daemon=True)
         self.thread.start()
 
     def _serve(self, receive, handle):
-        self.sock.settimeout(0.1)
         while not self.stopped.is_set():
             try:
                 request = receive()
@@ -52,8 +67,7 @@ class FakeDNS(_LoopbackServer):
         self.silent = set(silent)
         self.raw = raw or {}
         self.queries = []
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(address)
+        sock = _bound(socket.SOCK_DGRAM, address)
         self.ip = address[0]
         self._start(sock, lambda: sock.recvfrom(4096), self._answer)
 
@@ -91,8 +105,7 @@ class FakeIdentd(_LoopbackServer):
 
     def __init__(self, reply):
         self.reply = reply
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock = _bound(socket.SOCK_STREAM, ("127.0.0.1", 0))
         sock.listen(50)
         self._start(sock, lambda: sock.accept()[:1], self._one)
 
@@ -128,9 +141,7 @@ class ReplyServer(_LoopbackServer):
 
     def __init__(self, reply, until=b"\n", address=("127.0.0.1", 0)):
         self.reply, self.until, self.received = reply, until, []
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
+        sock = _bound(socket.SOCK_STREAM, address)
         sock.listen(20)
         self._start(sock, lambda: sock.accept()[:1], self._one)
 
