@@ -20,6 +20,8 @@ TABLE = (
     Program("accessrules", "accessrules", False),
     Program("accessrules-cdb-from-fs", "accessrules_cdb_from_fs", False),
     Program("accessrules-fs-from-cdb", "accessrules_fs_from_cdb", False),
+    Program("accessrules-sql-from-fs", "accessrules_sql_from_fs", False),
+    Program("accessrules-fs-from-sql", "accessrules_fs_from_sql", False),
     Program("tcprules", "tcprules", False),
     Program("tcprulescheck", "tcprulescheck", False),
     Program("tcpserver-bind", "tcpserver_bind", False),

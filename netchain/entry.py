@@ -98,3 +98,11 @@ def tcpcat():
 
 def mconnect():
     launch("mconnect")
+
+
+def accessrules_sql_from_fs():
+    launch("accessrules_sql_from_fs")
+
+
+def accessrules_fs_from_sql():
+    launch("accessrules_fs_from_sql")

@@ -2,7 +2,7 @@
 
     tcpserver-access [ -v verbosity ] [ -W | -w ] [ -D | -d ] [ -H | -h ] [ -R | -r ]
                      [ -P | -p ] [ -l localname ] [ -B banner ] [ -t timeout ]
-                     [ -i rulesdir | -x rulesfile ] prog...
+                     [ -i rulesdir | -x rulesfile | -m dsn ] prog...
 
 As s6-tcpserver-access 2.8: defaults -h -R -P -W -d.  The banner is
 written first; PROTO and ${PROTO}REMOTEIP/PORT, ${PROTO}LOCALIP/PORT must
@@ -22,7 +22,7 @@ from . import chain, conn, dnsclient, errors, identclient, lookups, options, rul
 PROG = "tcpserver-access"
 USAGE = ("tcpserver-access [ -v verbosity ] [ -W | -w ] [ -D | -d ] [ -H | -h ] [ -R | -r ]"
          " [ -P | -p ] [ -l localname ] [ -B banner ] [ -t timeout ]"
-         " [ -i rulesdir | -x rulesfile ] prog...")
+         " [ -i rulesdir | -x rulesfile | -m dsn ] prog...")
 
 
 class Config:
@@ -45,6 +45,8 @@ class Config:
                 self.rules = rules.TreeRules(value)
             elif flag == "-x":
                 self.rules = rules.CdbSource(value)
+            elif flag == "-m":
+                self.rules = rules.sqlrules.SqliteRules(rules.sqlrules.sqlite_path(value))
             elif flag == "-t":
                 self.lookups.timeout = options.number(value, "-t") / 1000
             else:
@@ -52,16 +54,21 @@ class Config:
         self.lookups.check_settings()
 
     def backend(self):
-        return self.rules.current() if isinstance(self.rules, rules.CdbSource) else self.rules
+        """The backend for this connection: a cdb reopened if its file
+        changed, an SQL table checked for changes, or the tree."""
+        current = getattr(self.rules, "current", None)
+        return current() if current is not None else self.rules
 
 
 def parse(argv):
-    opts, rest = options.parse(argv, "v:WwDdHhRrPpl:B:t:i:x:")
+    opts, rest = options.parse(argv, "v:WwDdHhRrPpl:B:t:i:x:m:")
     return Config(opts), rest
 
 
 def may_block(config):
-    return config.lookups.may_block()
+    # an SQL table may wait on a writer's lock (up to its busy timeout):
+    # fused, that wait happens in a worker thread, never in the accept loop
+    return config.lookups.may_block() or getattr(config.rules, "may_wait", False)
 
 
 def uses_dns(config):

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import run
 from fakes import FakeDNS
-from servers import prog, serve
+from servers import prog, serve, wait_for
 from netchain.rules import cdbfile, tree as ruletree
 from netchain.rules.record import DENY, Rule, encode
 
@@ -300,3 +300,106 @@ def test_a_fifo_never_blocks_the_daemon(mode, tmp_path, where):
     assert code == 0
     assert "tcpserver-access: fatal: unable to " in log
     assert "not a regular file" in log or "invalid argument" in log
+
+
+def sql_rules(path, rows):
+    import sqlite3
+
+    from netchain.rules import sqlrules
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute(sqlrules.SCHEMA)
+        connection.executemany("INSERT OR REPLACE INTO accessrules VALUES (?, ?, ?, ?)", rows)
+    connection.close()
+
+
+def talk_from(server, source):
+    import socket
+    with socket.create_connection((server.host, server.port), timeout=10, source_address=(source, 0)) as sock:
+        data = b""
+        while True:
+            chunk = sock.recv(100)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def test_served_sql_rules_change_with_the_table(mode, tmp_path):
+    """-m sqlite:PATH: a change made with plain SQL applies to the next
+    connection (fused: the remembered deny of 127.0.0.2 is dropped)."""
+    database = str(tmp_path / "rules.db")
+    sql_rules(database, [("ip4/127.0.0.1_32", "allow", "GREETING=one", None),
+                         ("ip4/127.0.0.0_8", "deny", "", None)])
+    server = serve(mode, [], prog("tcpserver-access") + ["-H", "-m", "sqlite:" + database] + SHOW)
+    try:
+        assert talk_from(server, "127.0.0.1") == b"one unset 127.0.0.1\n"
+        assert talk_from(server, "127.0.0.2") == b""
+        sql_rules(database, [("ip4/127.0.0.2_32", "allow", "GREETING=two\nOTHER=x", None)])
+        assert talk_from(server, "127.0.0.2") == b"two unset 127.0.0.2\n"
+        assert talk_from(server, "127.0.0.3") == b""
+    finally:
+        code, _ = server.stop()
+    assert code == 0
+
+
+def test_served_sql_rules_fail_closed_and_recover(mode, tmp_path):
+    """No database, a table gone, a lock held past the busy timeout: the
+    connection is dropped (111), never allowed; the daemon lives on and
+    serves again once the database is back."""
+    import sqlite3
+    database = str(tmp_path / "rules.db")
+    sql_rules(database, [("ip4/127.0.0.1_32", "allow", "GREETING=one", None)])
+    server = serve(mode, [], prog("tcpserver-access") + ["-H", "-m", "sqlite:" + database] + SHOW)
+    try:
+        assert server.talk() == b"one unset 127.0.0.1\n"
+        os.rename(database, database + ".away")
+        assert server.talk() == b""
+        os.rename(database + ".away", database)
+        assert server.talk() == b"one unset 127.0.0.1\n"
+        holder = sqlite3.connect(database, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            assert server.talk(timeout=30) == b""  # after the 2 s busy timeout
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert server.talk() == b"one unset 127.0.0.1\n"
+        with sqlite3.connect(database) as connection:
+            connection.execute("DROP TABLE accessrules")
+        assert server.talk() == b""
+    finally:
+        code, log = server.stop()
+    assert code == 0
+    assert log.count("tcpserver-access: fatal: unable to read rules database ") >= 3
+
+
+def test_a_locked_table_never_stalls_the_accept_loop(tmp_path):
+    """Fused: while a lookup waits on a writer's lock (up to the 2 s busy
+    timeout), the daemon's loop goes on: SIGUSR1 is answered with the
+    waiting connection counted (a loop stuck in the lookup would answer
+    only after it, with 0 open)."""
+    import signal
+    import sqlite3
+    import threading
+    database = str(tmp_path / "rules.db")
+    sql_rules(database, [("ip4/127.0.0.1_32", "allow", "GREETING=one", None)])
+    server = serve([], ["-v1"], prog("tcpserver-access") + ["-H", "-m", "sqlite:" + database] + SHOW)
+    holder = sqlite3.connect(database, isolation_level=None)
+    answers = []
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        client = threading.Thread(target=lambda: answers.append(server.talk(timeout=30)))
+        client.start()
+
+        def counted():
+            server.proc.send_signal(signal.SIGUSR1)
+            return "status: 1/40" in server.log() or "unable to read rules database" in server.log()
+        assert wait_for(counted, 10, step=0.05)
+        assert "status: 1/40" in server.log() and "unable to read rules database" not in server.log()
+        client.join(30)
+        assert answers == [b""]  # then the lock wins: dropped, never allowed
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        code, _ = server.stop()
+    assert code == 0

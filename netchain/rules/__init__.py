@@ -8,6 +8,8 @@ backends), with one owner for each format and each lookup order:
     tree      the rules tree on disk: read, write a rule atomically,
               compile a tree to a cdb
     cdbfile   cdb files: the validating reader, the atomic writer
+    sqlrules  rules in an SQL table (sqlite:PATH): the table's format,
+              the backend, the converters' reading and writing
     backends  the backends (tree, cdb of either layout) and the lookups
               over them; what this package exports
 
@@ -18,7 +20,7 @@ the formats are.
 
 _EXPORTS = ("DJB", "S6", "CdbRules", "CdbSource", "TreeRules", "first_match", "lookup",
             "lookup_djb", "lookup_host", "lookup_ip", "open_cdb", "remembered")
-__all__ = list(_EXPORTS) + ["backends", "cdbfile", "djb", "keys", "record", "tree"]
+__all__ = list(_EXPORTS) + ["backends", "cdbfile", "djb", "keys", "record", "sqlrules", "tree"]
 
 
 def __getattr__(name):

@@ -100,6 +100,9 @@ class CdbSource:
 
 
 def first_match(backend, candidates):
+    find_first = getattr(backend, "find_first", None)
+    if find_first is not None:  # SQL: one query for every candidate
+        return find_first(list(candidates))
     for key in candidates:
         found = backend.find(key)
         if found is not None:

@@ -1,0 +1,57 @@
+"""accessrules-fs-from-sql: unpack an SQL rules table into a new tree.
+
+    accessrules-fs-from-sql dir dsn
+
+Refuses an existing target (exit 111, as accessrules-fs-from-cdb).  The
+tree is built under a temporary name beside dir and renamed into place
+at the end, so a failed run leaves nothing half-made.
+"""
+
+import errno
+import os
+import shutil
+import sqlite3
+import tempfile
+
+from . import errors, options, regfile
+from .rules import sqlrules, tree
+
+PROG = "accessrules-fs-from-sql"
+USAGE = "accessrules-fs-from-sql dir dsn"
+
+
+def unpack(path, root):
+    rows = sqlrules.all_rows(path)
+    parent = os.path.dirname(os.path.abspath(root))
+    staging = tempfile.mkdtemp(prefix=".%s:" % os.path.basename(root), dir=parent)
+    try:
+        built = os.path.join(staging, "tree")
+        os.mkdir(built)
+        for row in rows:
+            key = row[0]
+            try:
+                tree.check_key(key)
+            except errors.BadInput as exc:
+                raise errors.CorruptRules("malformed row %r in the rules table: %s" % (key, exc)) from None
+            os.makedirs(os.path.join(built, key.split("/")[0]), exist_ok=True)
+            tree.write_rule_dir(os.path.join(built, key), sqlrules.rule_from_row(*row))
+        os.rename(built, root)
+        regfile.fsync_directory(parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def main(argv):
+    _, args = options.parse(argv, "")
+    if len(args) < 2:
+        raise errors.UsageError()
+    root, path = args[0], sqlrules.sqlite_path(args[1])
+    if os.path.lexists(root):
+        raise errors.SystemFailure("unable to mkdir %s: %s" % (root, os.strerror(errno.EEXIST)))
+    try:
+        unpack(path, root)
+    except sqlite3.Error as exc:
+        raise errors.SystemFailure("unable to read the rules table in %s: %s" % (path, exc)) from None
+    except OSError as exc:
+        raise errors.SystemFailure("unable to unpack %s into %s: %s" % (path, root, exc.strerror)) from None
+    return 0

@@ -1,0 +1,179 @@
+"""Rules in an SQL table (tcpserver-access -m sqlite:PATH): the backend and
+the one owner of the table's format.
+
+    accessrules(key TEXT PRIMARY KEY,
+                decision TEXT NOT NULL CHECK (decision IN ('allow','deny')),
+                env TEXT NOT NULL DEFAULT '', exec TEXT)
+
+key is the cdb key (ip4/10.0.0.0_8, reversedns/@); env holds one entry
+a line, NAME=value to set, NAME alone to unset; exec is NULL or the
+command.  One query per lookup fetches every candidate key; the first in
+lookup order decides, as in the tree and the cdb.  Every failure (no
+file, no table, a locked or damaged database, a malformed row) raises
+CorruptRules (exit 111): never an allow.  Remembered decisions are
+dropped when the database changes (PRAGMA data_version, or a new file).
+"""
+
+import os
+import threading
+import urllib.parse
+
+from .. import errors
+from . import cdbfile, record
+
+SCHEMA = ("CREATE TABLE IF NOT EXISTS accessrules ("
+          "key TEXT PRIMARY KEY, "
+          "decision TEXT NOT NULL CHECK (decision IN ('allow','deny')), "
+          "env TEXT NOT NULL DEFAULT '', exec TEXT)")
+BUSY_TIMEOUT = 2.0  # seconds a lookup waits for a writer's lock before it fails (111)
+
+
+def sqlite_path(dsn):
+    """PATH of sqlite:PATH; BadInput (100) for any other DSN."""
+    scheme, sep, rest = dsn.partition(":")
+    if scheme == "sqlite" and sep and rest:
+        return rest
+    if scheme in ("postgresql", "postgres"):
+        raise errors.BadInput("%s: PostgreSQL rules are not supported yet (sqlite:PATH is)" % dsn[:80])
+    raise errors.BadInput("not a rules database: %r (sqlite:PATH)" % dsn[:80])
+
+
+def rule_from_row(key, decision, env, exec_text):
+    """The Rule of a row; CorruptRules for a row no writer should make."""
+    try:
+        if decision == "deny":
+            return record.DENY
+        if decision != "allow" or not isinstance(env, str) or not isinstance(exec_text, (str, type(None))):
+            raise errors.BadInput("decision %r" % (decision,))
+        entries = []
+        for line in env.split("\n") if env else ():
+            name, sep, value = line.partition("=")
+            record.check_name(os.fsencode(name))
+            entries.append((os.fsencode(name), os.fsencode(value) if sep else None))
+        exec_bytes = os.fsencode(exec_text or "")
+        if len(exec_bytes) > record.MAX_PART:
+            raise errors.BadInput("exec longer than %d bytes" % record.MAX_PART)
+        return record.Rule(True, tuple(entries), exec_bytes)
+    except errors.BadInput as exc:
+        raise errors.CorruptRules("malformed row %r in the rules table: %s" % (key, exc)) from None
+
+
+def row_from_rule(key, rule):
+    """(key, decision, env, exec) for a Rule; BadInput for what the table
+    cannot hold (a value with a newline, bytes that are not UTF-8)."""
+    if not rule.allow:
+        return key, "deny", "", None
+    lines = []
+    for name, value in rule.env:
+        if value is not None and b"\n" in value:
+            raise errors.BadInput("rule %s: the value of %s holds a newline" % (key, os.fsdecode(name)))
+        lines.append(name if value is None else name + b"=" + value)
+    try:
+        env = b"\n".join(lines).decode("utf-8")
+        exec_text = rule.exec_text.decode("utf-8") if rule.exec_text else None
+    except UnicodeDecodeError:
+        raise errors.BadInput("rule %s: not UTF-8 text" % key) from None
+    return key, "allow", env, exec_text
+
+
+class SqliteRules:
+    """The rules of sqlite:PATH, read through one read-only connection."""
+
+    layout = cdbfile.S6  # its keys and lookup order are s6's
+    may_wait = True  # on a writer's lock: see tcpserver_access.may_block
+
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()  # one connection, used by the stage's worker threads in turn
+        self.connection = self.version = self.file = None
+        self.decisions = {}
+
+    def current(self):
+        """This backend, its remembered decisions dropped if the database
+        changed since the last connection."""
+        with self.lock:
+            try:
+                stat = os.stat(self.path)
+                file = (stat.st_dev, stat.st_ino)
+                if file != self.file:
+                    self._reopen(file)
+                version = self.connection.execute("PRAGMA data_version").fetchone()[0]
+            except (OSError, _sqlite_error()) as exc:
+                self._close()
+                raise errors.CorruptRules("unable to read rules database %s: %s"
+                                          % (self.path, getattr(exc, "strerror", None) or exc)) from None
+            if version != self.version:
+                self.version, self.decisions = version, {}
+        return self
+
+    def _reopen(self, file):
+        import sqlite3
+
+        self._close()
+        self.connection = sqlite3.connect(read_only_uri(self.path), uri=True,
+                                          timeout=BUSY_TIMEOUT, check_same_thread=False)
+        self.file = file
+
+    def _close(self):
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = self.file = self.version = None
+
+    def find_first(self, candidates):
+        """The Decision of the first candidate key that has a row."""
+        if not candidates:
+            return record.Decision()
+        query = ("SELECT key, decision, env, exec FROM accessrules WHERE key IN (%s)"
+                 % ",".join("?" * len(candidates)))
+        with self.lock:
+            try:
+                if self.connection is None:
+                    raise _sqlite_error()("the database was closed after an error")
+                rows = {row[0]: row for row in self.connection.execute(query, candidates)}
+            except _sqlite_error() as exc:
+                raise errors.CorruptRules("unable to read rules database %s: %s" % (self.path, exc)) from None
+        for key in candidates:
+            if key in rows:
+                return record.Decision(key, rule_from_row(*rows[key]))
+        return record.Decision()
+
+    def find(self, key):
+        return self.find_first([key]).rule
+
+
+def read_only_uri(path):
+    """SQLite's URI for path, opened read-only (never created)."""
+    return "file:%s?mode=ro" % urllib.parse.quote(os.path.abspath(path))
+
+
+def _sqlite_error():
+    import sqlite3
+
+    return sqlite3.Error
+
+
+def replace_all(path, rows):
+    """Replace the whole rule set of the database at path with rows, in one
+    transaction (made with the table if it is not there)."""
+    import sqlite3
+
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(SCHEMA)
+        connection.execute("DELETE FROM accessrules")
+        connection.executemany("INSERT INTO accessrules (key, decision, env, exec) VALUES (?, ?, ?, ?)", rows)
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+def all_rows(path):
+    """Every row of the table of the database at path, in key order."""
+    import sqlite3
+
+    connection = sqlite3.connect(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT)
+    try:
+        return connection.execute("SELECT key, decision, env, exec FROM accessrules ORDER BY key").fetchall()
+    finally:
+        connection.close()
