@@ -215,6 +215,8 @@ def rows(rules, deny_rules, netchain):
         ("ucspi-tcp tcpserver -HRl0 -x", ucspi(rules["djb"])),
         ("netchain fused: access -x", access(rules["s6"])),
         ("netchain fused: access -x, -M counters", access(rules["s6"], ["-M", rules["metrics"]])),
+        ("netchain fused: access -m sqlite:", lambda p: bind(p) + netchain("tcpserver-access") +
+         ["-H", "-m", "sqlite:" + rules["sqlite"]] + PROGRAM),
         ("netchain fused: tcpserver -HRl0 -x",
          lambda p: netchain("tcpserver") + ["-HRl0", "-x", rules["djb"], "127.0.0.1", str(p)] + PROGRAM),
         ("netchain exec mode (-X): access -x", access(rules["s6"], ["-X"])),
@@ -238,6 +240,9 @@ def make_rules(work, allow):
     open(os.path.join(tree, "ip4", "127.0.0.1_32", "allow" if allow else "deny"), "w").close()
     subprocess.run([sys.executable, "-m", "netchain", "accessrules-cdb-from-fs", paths["s6"], tree],
                    check=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    paths["sqlite"] = os.path.join(work, "%s.db" % allow)
+    subprocess.run([sys.executable, "-m", "netchain", "accessrules-sql-from-fs", "sqlite:" + paths["sqlite"],
+                    tree], check=True, env=dict(os.environ, PYTHONPATH=ROOT))
     return paths
 
 

@@ -35,6 +35,10 @@ class Context:
         # exec mode, where the daemon's count is not ours to change)
         self.slot = None
         self.child_lines = []   # fused: lines waiting for the spawned pid
+        # False in tcpserverd's loop thread: a step that would wait raises
+        # stage.WouldBlock instead (see netchain/stage.py)
+        self.may_wait = True
+        self.greeted = False
 
     def log_child(self, head, tail=None):
         """Log the line head + PID + tail, PID naming the connection's
@@ -62,7 +66,11 @@ class Context:
 
     def greet(self, nodelay, banner):
         """TCP_NODELAY if asked, then the banner (if any); OSError if the
-        socket refuses either."""
+        socket refuses either.  Once per connection: a step run again in a
+        worker (stage.WouldBlock) does not greet twice."""
+        if self.greeted:
+            return
+        self.greeted = True
         if nodelay:
             import socket
 

@@ -94,6 +94,14 @@ def build(prog, enabled, log):
     return pipeline
 
 
+class Deferred:
+    """Stages that must go on in a worker thread: one raised WouldBlock in
+    the loop thread.  ctx, the stage to run again, and the argv before it."""
+
+    def __init__(self, ctx, index, argv):
+        self.ctx, self.index, self.argv = ctx, index, argv
+
+
 class Pipeline:
     def __init__(self, stages, final_argv, log):
         self.stages, self.final_argv, self.log = stages, final_argv, log
@@ -102,8 +110,8 @@ class Pipeline:
         # the first stage replaces the client's address (proxy-server): the
         # daemon leaves the per-IP limit to it (stage.REKEYS)
         self.rekeys = bool(stages) and getattr(stages[0][0], "REKEYS", False)
-        self.mailbox = mailbox.Mailbox(log)  # lookups and in-process programs end here
-        self.pool = Workers() if self.blocking else None
+        self.mailbox = mailbox.Mailbox(log)  # lookups, deferred stages, in-process programs end here
+        self.pool = Workers()  # threads are made only when work is handed over
         self.inproc = None  # an inproc.Target when final_argv is python:...
 
     def close(self):
@@ -111,38 +119,67 @@ class Pipeline:
         self.mailbox.close()
 
     def start(self, accepted, env, finish):
-        """Run the stages for one connection; then finish(accepted, env, Outcome)."""
+        """Run the stages for one connection; then finish(accepted, env, Outcome).
+
+        Stages that may wait on the network run in a worker thread; the
+        others run here, in the loop thread, unless one raises WouldBlock
+        (stage.py): then that stage and the rest go on in a worker."""
         if not self.stages:
             finish(accepted, env, Outcome(self.final_argv))
-        elif self.pool is None:
-            finish(accepted, env, self.run_stages(accepted, env))
+        elif self.blocking:
+            self.pool.submit(self._in_worker, accepted, env, finish, None)
         else:
-            self.pool.submit(self._in_worker, accepted, env, finish)
+            ctx = self._context(accepted, env, may_wait=False)
+            outcome = self._steps(ctx, 0, self.final_argv)
+            if isinstance(outcome, Deferred):
+                self.pool.submit(self._in_worker, accepted, env, finish, outcome)
+                return
+            ctx.close()
+            finish(accepted, env, outcome)
 
-    def _in_worker(self, accepted, env, finish):
+    def _in_worker(self, accepted, env, finish, deferred):
+        ctx = deferred.ctx if deferred else self._context(accepted, env, may_wait=True)
+        ctx.may_wait = True
         try:
-            outcome = self.run_stages(accepted, env)
+            if deferred:
+                outcome = self._steps(ctx, deferred.index, deferred.argv)
+            else:
+                outcome = self._steps(ctx, 0, self.final_argv)
         except Exception as exc:  # the loop must hear of every connection
             self.log.warn("internal error (bug), dropping a connection: %r" % (exc,))
             outcome = Outcome(None, (), errors.BUG, "tcpserverd")
+        finally:
+            ctx.close()
         self.mailbox.post(finish, accepted, env, outcome)
 
     def run_stages(self, accepted, env):
-        """The Outcome of the stages for one connection (an Accepted)."""
+        """The Outcome of the stages for one connection (an Accepted), all
+        run in this thread, waiting where they must."""
+        ctx = self._context(accepted, env, may_wait=True)
+        try:
+            return self._steps(ctx, 0, self.final_argv)
+        finally:
+            ctx.close()
+
+    def _context(self, accepted, env, may_wait):
         ctx = chain.Context(env, fd=accepted.fd, family=accepted.family,
                             deadline=time.monotonic() + STAGE_DEADLINE, log=self.log.raw)
         ctx.endpoints_from_daemon = True
         ctx.slot = accepted.slot
-        try:
-            return self._steps(ctx)
-        finally:
-            ctx.close()
+        ctx.may_wait = may_wait
+        return ctx
 
-    def _steps(self, ctx):
-        argv = self.final_argv
-        for module, config in self.stages:
+    def _steps(self, ctx, first, argv):
+        """The Outcome, or a Deferred when a stage would wait and may not."""
+        for index in range(first, len(self.stages)):
+            module, config = self.stages[index]
             try:
                 argv = module.step(config, ctx, argv)
+            except stage.WouldBlock:
+                if not ctx.may_wait:
+                    return Deferred(ctx, index, argv)
+                self.log.warn("internal error in %s: WouldBlock where it may wait" % module.PROG)
+                return Outcome(None, ctx.child_lines, errors.BUG, module.PROG)
             except errors.NetchainError as exc:
                 runner.report(module.PROG, module.USAGE, exc)
                 return Outcome(None, ctx.child_lines, exc.code, module.PROG)

@@ -31,6 +31,13 @@ uses_dns(config) -> bool   (optional; absent means False)
 may_block(config) -> bool   (optional; absent means False)
     whether step may wait on the network (DNS, IDENT): fused, such a
     step runs in a worker thread, never in the accept loop.
+WouldBlock   (raised by step, never by anything else)
+    fused, step runs in the accept loop unless may_block says it may
+    wait; there ctx.may_wait is False, and a step that finds it would
+    have to wait after all (an SQL table locked by a writer) raises
+    WouldBlock before changing anything: the daemon runs that step again,
+    and the rest, in a worker thread, with ctx.may_wait True.  In exec
+    mode and in worker threads ctx.may_wait is True: wait, never raise it.
 main(argv) -> int
     the program run alone: chain.run_alone(module, argv), which runs
     parse and step on fd 0 and execs the next program.
@@ -42,6 +49,10 @@ module and one row of netchain.TABLE.
 """
 
 REQUIRED = ("PROG", "USAGE", "parse", "step", "main")
+
+
+class WouldBlock(Exception):
+    """step would have to wait, and ctx.may_wait is False (see above)."""
 
 
 def missing(module):

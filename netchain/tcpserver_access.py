@@ -53,11 +53,14 @@ class Config:
                 self.lookups.set_option(flag, value)
         self.lookups.check_settings()
 
-    def backend(self):
+    def backend(self, may_wait=True):
         """The backend for this connection: a cdb reopened if its file
-        changed, an SQL table checked for changes, or the tree."""
+        changed, an SQL table checked for changes (see stage.WouldBlock
+        for may_wait), or the tree."""
+        if isinstance(self.rules, rules.CdbSource):
+            return self.rules.current()
         current = getattr(self.rules, "current", None)
-        return current() if current is not None else self.rules
+        return current(may_wait) if current is not None else self.rules
 
 
 def parse(argv):
@@ -66,9 +69,9 @@ def parse(argv):
 
 
 def may_block(config):
-    # an SQL table may wait on a writer's lock (up to its busy timeout):
-    # fused, that wait happens in a worker thread, never in the accept loop
-    return config.lookups.may_block() or getattr(config.rules, "may_wait", False)
+    # an SQL table locked by a writer is met in the loop thread and handed
+    # to a worker then (stage.WouldBlock): it does not make the stage block
+    return config.lookups.may_block()
 
 
 def uses_dns(config):
@@ -129,7 +132,7 @@ def _names(config, ctx):
 def decide(config, ctx, ip):
     """(Decision, names) for the connection; names is None when an IP rule
     denied (no lookup is made then), else (local host, remote host, info)."""
-    backend = config.backend()
+    backend = config.backend(ctx.may_wait)
     if backend.layout == rules.DJB:
         names = _names(config, ctx)
         return rules.lookup_djb(backend, ip, names[1], names[2]), names

@@ -49,9 +49,8 @@ class Server:
         self.selector.register(self.wake_r, selectors.EVENT_READ, self._on_signal)
         self.inproc = (inproc.InProcess(pipeline.inproc, pipeline.mailbox, log, fuse.Workers,
                                         config.cut_after) if pipeline.inproc else None)
-        if pipeline.blocking or self.inproc:
-            self.selector.register(pipeline.mailbox.wake_r, selectors.EVENT_READ,
-                                   pipeline.mailbox.drain)
+        # lookups, deferred stages and in-process programs end through it
+        self.selector.register(pipeline.mailbox.wake_r, selectors.EVENT_READ, pipeline.mailbox.drain)
         self.base_env = conn.base_environment()
         self.child_exited = False
 

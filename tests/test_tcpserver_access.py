@@ -403,3 +403,30 @@ def test_a_locked_table_never_stalls_the_accept_loop(tmp_path):
         holder.close()
         code, _ = server.stop()
     assert code == 0
+
+
+def test_a_deferred_lookup_greets_once(tmp_path):
+    """-B with a locked table: the banner goes out from the loop, the
+    lookup goes on in a worker once the lock is gone; the banner is not
+    written again there."""
+    import sqlite3
+    database = str(tmp_path / "rules.db")
+    sql_rules(database, [("ip4/127.0.0.1_32", "allow", "GREETING=one", None)])
+    server = serve([], [], prog("tcpserver-access") + ["-H", "-B", "banner\n", "-m", "sqlite:" + database] + SHOW)
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with server.connect(timeout=30) as sock:
+            assert sock.recv(7) == b"banner\n"
+            holder.execute("ROLLBACK")  # well within the worker's 2 s wait
+            data = b""
+            while True:
+                chunk = sock.recv(100)
+                if not chunk:
+                    break
+                data += chunk
+        assert data == b"one unset 127.0.0.1\n"
+    finally:
+        holder.close()
+        code, _ = server.stop()
+    assert code == 0

@@ -80,7 +80,6 @@ class SqliteRules:
     """The rules of sqlite:PATH, read through one read-only connection."""
 
     layout = cdbfile.S6  # its keys and lookup order are s6's
-    may_wait = True  # on a writer's lock: see tcpserver_access.may_block
 
     def __init__(self, path):
         self.path = path
@@ -88,10 +87,13 @@ class SqliteRules:
         self.connection = self.version = self.file = None
         self.decisions = {}
 
-    def current(self):
-        """This backend, its remembered decisions dropped if the database
-        changed since the last connection."""
+    def current(self, may_wait=True):
+        """A view of this backend for one connection, its remembered
+        decisions dropped if the database changed since the last one.
+        may_wait False (tcpserverd's loop thread): a writer's lock raises
+        stage.WouldBlock at once instead of waiting for it."""
         with self.lock:
+            self._set_wait(may_wait)
             try:
                 stat = os.stat(self.path)
                 file = (stat.st_dev, stat.st_ino)
@@ -99,12 +101,13 @@ class SqliteRules:
                     self._reopen(file)
                 version = self.connection.execute("PRAGMA data_version").fetchone()[0]
             except (OSError, _sqlite_error()) as exc:
+                _would_block(exc, may_wait)
                 self._close()
                 raise errors.CorruptRules("unable to read rules database %s: %s"
                                           % (self.path, getattr(exc, "strerror", None) or exc)) from None
             if version != self.version:
                 self.version, self.decisions = version, {}
-        return self
+        return View(self, may_wait)
 
     def _reopen(self, file):
         import sqlite3
@@ -119,7 +122,11 @@ class SqliteRules:
             self.connection.close()
         self.connection = self.file = self.version = None
 
-    def find_first(self, candidates):
+    def _set_wait(self, may_wait):
+        if self.connection is not None:
+            self.connection.execute("PRAGMA busy_timeout = %d" % (BUSY_TIMEOUT * 1000 if may_wait else 0))
+
+    def find_first(self, candidates, may_wait=True):
         """The Decision of the first candidate key that has a row."""
         if not candidates:
             return record.Decision()
@@ -129,8 +136,10 @@ class SqliteRules:
             try:
                 if self.connection is None:
                     raise _sqlite_error()("the database was closed after an error")
+                self._set_wait(may_wait)
                 rows = {row[0]: row for row in self.connection.execute(query, candidates)}
             except _sqlite_error() as exc:
+                _would_block(exc, may_wait)
                 raise errors.CorruptRules("unable to read rules database %s: %s" % (self.path, exc)) from None
         for key in candidates:
             if key in rows:
@@ -139,6 +148,31 @@ class SqliteRules:
 
     def find(self, key):
         return self.find_first([key]).rule
+
+
+class View:
+    """SqliteRules for one connection: whether it may wait on a lock."""
+
+    layout = cdbfile.S6
+
+    def __init__(self, rules, may_wait):
+        self.rules, self.may_wait = rules, may_wait
+        self.decisions = rules.decisions
+
+    def find_first(self, candidates):
+        return self.rules.find_first(candidates, self.may_wait)
+
+    def find(self, key):
+        return self.find_first([key]).rule
+
+
+def _would_block(exc, may_wait):
+    """A locked database where waiting is not allowed: WouldBlock, so that
+    the lookup is made again where it may wait."""
+    if not may_wait and "locked" in str(exc):
+        from ..stage import WouldBlock
+
+        raise WouldBlock() from None
 
 
 def read_only_uri(path):
