@@ -15,6 +15,8 @@ that is:
 TARGET is an address, a CIDR network (v4 or v6), a host name or domain
 (any name below it), '@' (any name), or a raw key such as ip4/10.0.0.0_8.
 Every edit builds the whole rule directory and renames it into place.
+DIR may also be sqlite:PATH: the same commands on an SQL rules table
+(netchain.rules.sqlrules), each edit one transaction.
 """
 
 import os
@@ -22,7 +24,7 @@ import re
 import sys
 
 from . import addr, errors, options, rules, runner
-from .rules import keys, record, tree
+from .rules import cdbfile, keys, record, sqlrules, tree
 
 PROG = "accessrules"
 USAGE = ("accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET"
@@ -146,8 +148,57 @@ def _sort_key(key):
     return (4, 0, 0, key)
 
 
+class _SqlStore:
+    """accessrules on an SQL table (DIR is sqlite:PATH) instead of a tree."""
+
+    def __init__(self, dsn):
+        self.path = sqlrules.sqlite_path(dsn)
+
+    def rules(self):
+        try:
+            return sqlrules.all_rules(self.path)
+        except _sql_errors() as exc:
+            raise errors.SystemFailure("unable to read the rules table in %s: %s" % (self.path, exc)) from None
+
+    def backend(self):
+        return sqlrules.SqliteRules(self.path).current()
+
+    def install(self, key, found):
+        return sqlrules.install_rule(self.path, key, found)
+
+    def remove(self, key):
+        return sqlrules.remove_rule(self.path, key)
+
+
+class _TreeStore:
+    def __init__(self, root):
+        self.root = root
+
+    def rules(self):
+        return list(tree.walk(self.root))  # a missing tree: 111, 'unable to opendir'
+
+    def backend(self):
+        return rules.TreeRules(self.root)
+
+    def install(self, key, found):
+        return tree.install_rule(self.root, key, found)
+
+    def remove(self, key):
+        return tree.remove_rule(self.root, key)
+
+
+def _store(where):
+    return _SqlStore(where) if where.startswith("sqlite:") else _TreeStore(where)
+
+
+def _sql_errors():
+    import sqlite3
+
+    return sqlite3.Error
+
+
 def list_rules(root):
-    found = list(tree.walk(root))  # a missing tree: 111, 'unable to opendir'
+    found = _store(root).rules()
 
     return ["%s %s" % (key, describe(rule)) for key, rule in sorted(found, key=lambda kr: _sort_key(kr[0]))]
 
@@ -158,7 +209,7 @@ def check(root, ip, host=None):
         addr.parse_ip(ip)
     except ValueError:
         raise errors.BadInput("not an IP address: %r" % (ip,)) from None
-    decision = rules.lookup(rules.TreeRules(root), ip, host, with_host=host is not None)
+    decision = rules.lookup(_store(root).backend(), ip, host, with_host=host is not None)
     if decision.rule is None:
         return 1, ["no rule matched: deny"]
     lines = ["%s: %s" % (decision.key, "allow" if decision.allowed else "deny")]
@@ -182,16 +233,29 @@ def _edit(root, command, args):
     key = target_key(target, say)
     try:
         if command == "remove":
-            if not tree.remove_rule(root, key):
+            if not _store(root).remove(key):
                 raise errors.Denied("warning: no rule %s to remove" % key)
             return 0
-        old = tree.install_rule(root, key, found)
+        old = _store(root).install(key, found)
         if old is not None and old.allow != found.allow:
             say("%s was %s, now %s" % (key, describe(old).split()[0], describe(found).split()[0]))
     except OSError as exc:
         raise errors.SystemFailure("unable to write rule %s in %s: %s"
                                    % (key, root, exc.strerror)) from None
+    except _sql_errors() as exc:
+        raise errors.SystemFailure("unable to write rule %s in %s: %s" % (key, root, exc)) from None
     return 0
+
+
+def _compile(root, cdb_path):
+    if not root.startswith("sqlite:"):
+        return tree.compile_to_cdb(root, cdb_path)
+    found = _store(root).rules()
+    try:
+        cdbfile.write_atomic(cdb_path, ((key.encode(), record.encode(rule)) for key, rule in found))
+    except OSError as exc:
+        raise errors.SystemFailure("unable to write %s: %s" % (cdb_path, exc.strerror)) from None
+    return len(found)
 
 
 def main(argv):
@@ -207,7 +271,7 @@ def main(argv):
     elif command == "check" and len(rest) in (1, 2):
         code, lines = check(root, *rest)
     elif command == "compile" and len(rest) == 1:
-        count = tree.compile_to_cdb(root, rest[0])
+        count = _compile(root, rest[0])
         lines, code = ["compiled %d rules into %s" % (count, rest[0])], 0
     else:
         raise errors.UsageError()

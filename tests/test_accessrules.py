@@ -157,3 +157,35 @@ def test_reader_never_sees_half_a_rule(tmp_path):
     def normal(found):  # env order is the directory's listing order
         return found and (found.allow, sorted(found.env), found.exec_text)
     assert seen and all(normal(r) in (normal(big), normal(rules.record.DENY)) for r in seen)
+
+
+def test_an_sql_table_is_managed_as_a_tree_is(tmp_path):
+    """DIR = sqlite:PATH: the same edits give the same listing, the same
+    explanations and a cdb that decides alike."""
+    where = {"tree": str(tmp_path / "r"), "table": "sqlite:%s" % (tmp_path / "r.db")}
+    edits = [("allow", "-s", "RELAYCLIENT=", "127.0.0.1"), ("deny", "10.0.0.0/8"),
+             ("allow", "-x", "echo hi", "Example.COM"), ("deny", "@"), ("allow", "2001:db8::/32"),
+             ("deny", "127.0.0.1")]
+    for target in where.values():
+        for edit in edits:
+            assert ar(target, *edit).returncode == 0
+    assert ar(where["table"], "remove", "2001:db8::/32").returncode == 0
+    assert ar(where["tree"], "remove", "2001:db8::/32").returncode == 0
+    missing = ar(where["table"], "remove", "2001:db8::/32")
+    assert missing.returncode == 1 and missing.stderr.startswith(b"accessrules: warning: no rule ")
+    assert ar(where["table"], "list").stdout == ar(where["tree"], "list").stdout
+    for question in (["127.0.0.1"], ["10.9.9.9"], ["10.255.0.1", "mail.example.com"], ["10.2.3.4", "x.org"]):
+        table, tree_answer = ar(where["table"], "check", *question), ar(where["tree"], "check", *question)
+        assert (table.returncode, table.stdout) == (tree_answer.returncode, tree_answer.stdout)
+    for name, target in where.items():
+        assert ar(target, "compile", tmp_path / ("%s.cdb" % name)).returncode == 0
+    cdbs = [rules.open_cdb(str(tmp_path / ("%s.cdb" % name))) for name in where]
+    for ip in ("127.0.0.1", "10.1.1.1", "172.16.0.1"):
+        assert len({tuple(rules.lookup(cdb, ip, "a.example.com", with_host=True)) for cdb in cdbs}) == 1
+
+
+def test_an_sql_table_that_is_not_there(tmp_path):
+    result = ar("sqlite:%s" % (tmp_path / "none.db"), "list")
+    assert result.returncode == 111
+    assert result.stderr.startswith(b"accessrules: fatal: unable to read the rules table in ")
+    assert not (tmp_path / "none.db").exists()

@@ -211,3 +211,40 @@ def all_rows(path):
         return connection.execute("SELECT key, decision, env, exec FROM accessrules ORDER BY key").fetchall()
     finally:
         connection.close()
+
+
+def all_rules(path):
+    """[(key, Rule)] of the table at path (the key order of SQLite)."""
+    return [(row[0], rule_from_row(*row)) for row in all_rows(path)]
+
+
+def install_rule(path, key, rule):
+    """Set key's rule in one transaction (table made if needed); return
+    the rule it replaced, or None."""
+    import sqlite3
+
+    row = row_from_rule(key, rule)
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(SCHEMA)
+        old = connection.execute("SELECT key, decision, env, exec FROM accessrules WHERE key = ?",
+                                 (key,)).fetchone()
+        connection.execute("INSERT OR REPLACE INTO accessrules (key, decision, env, exec) VALUES (?, ?, ?, ?)",
+                           row)
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+    return rule_from_row(*old) if old else None
+
+
+def remove_rule(path, key):
+    """Delete key's row; return whether there was one."""
+    import sqlite3
+
+    connection = sqlite3.connect(read_only_uri(path).replace("?mode=ro", "?mode=rw"), uri=True,
+                                 timeout=BUSY_TIMEOUT, isolation_level=None)
+    try:
+        return connection.execute("DELETE FROM accessrules WHERE key = ?", (key,)).rowcount > 0
+    finally:
+        connection.close()
