@@ -2,6 +2,8 @@
 
     accessrules-fs-from-sql dir dsn
 
+dsn is sqlite:PATH or postgresql://user@host:port/db (the password from
+PGPASSFILE).
 Refuses an existing target (exit 111, as accessrules-fs-from-cdb).  The
 tree is built under a temporary name beside dir and renamed into place
 at the end, so a failed run leaves nothing half-made.
@@ -10,7 +12,6 @@ at the end, so a failed run leaves nothing half-made.
 import errno
 import os
 import shutil
-import sqlite3
 import tempfile
 
 from . import errors, options, regfile
@@ -20,8 +21,8 @@ PROG = "accessrules-fs-from-sql"
 USAGE = "accessrules-fs-from-sql dir dsn"
 
 
-def unpack(path, root):
-    rows = sqlrules.all_rows(path)
+def unpack(dsn, root):
+    rows = sqlrules.rows_of(dsn)
     parent = os.path.dirname(os.path.abspath(root))
     staging = tempfile.mkdtemp(prefix=".%s:" % os.path.basename(root), dir=parent)
     try:
@@ -45,13 +46,12 @@ def main(argv):
     _, args = options.parse(argv, "")
     if len(args) < 2:
         raise errors.UsageError()
-    root, path = args[0], sqlrules.sqlite_path(args[1])
+    root, dsn = args[0], args[1]
+    sqlrules.sqlite_path(dsn) if not sqlrules.is_postgresql(dsn) else None  # a bad DSN: 100 first
     if os.path.lexists(root):
         raise errors.SystemFailure("unable to mkdir %s: %s" % (root, os.strerror(errno.EEXIST)))
     try:
-        unpack(path, root)
-    except sqlite3.Error as exc:
-        raise errors.SystemFailure("unable to read the rules table in %s: %s" % (path, exc)) from None
+        unpack(dsn, root)
     except OSError as exc:
-        raise errors.SystemFailure("unable to unpack %s into %s: %s" % (path, root, exc.strerror)) from None
+        raise errors.SystemFailure("unable to unpack %s into %s: %s" % (dsn, root, exc.strerror)) from None
     return 0

@@ -2,12 +2,12 @@
 
     accessrules-sql-from-fs dsn dir
 
-dsn is sqlite:PATH (the file is made if needed, with the table).  The
+dsn is sqlite:PATH (the file is made if needed, with the table) or
+postgresql://user@host:port/db (the table and its change trigger made if
+needed; the password from PGPASSFILE).  The
 whole rule set is replaced in one transaction: a reader sees the old set
 or the new one, and a failure leaves the old one.
 """
-
-import sqlite3
 
 from . import errors, options
 from .rules import sqlrules, tree
@@ -18,12 +18,8 @@ USAGE = "accessrules-sql-from-fs dsn dir"
 
 def main(argv):
     _, args = options.parse(argv, "")
-    if len(args) < 2:
+    if len(args) != 2:
         raise errors.UsageError()
-    path = sqlrules.sqlite_path(args[0])
-    rows = [sqlrules.row_from_rule(key, found) for key, found in tree.walk(args[1])]
-    try:
-        sqlrules.replace_all(path, rows)
-    except sqlite3.Error as exc:
-        raise errors.SystemFailure("unable to write the rules table in %s: %s" % (path, exc)) from None
+    dsn, root = args
+    sqlrules.load(dsn, [sqlrules.row_from_rule(key, found) for key, found in tree.walk(root)])
     return 0

@@ -46,7 +46,7 @@ class Config:
             elif flag == "-x":
                 self.rules = rules.CdbSource(value)
             elif flag == "-m":
-                self.rules = rules.sqlrules.SqliteRules(rules.sqlrules.sqlite_path(value))
+                self.rules = rules.sqlrules.open_rules(value)
             elif flag == "-t":
                 self.lookups.timeout = options.number(value, "-t") / 1000
             else:

@@ -94,7 +94,8 @@ def test_a_rule_the_table_cannot_hold_keeps_the_old_set(tmp_path, value):
 @pytest.mark.parametrize("args, code, message", [
     ([], 100, b"accessrules-sql-from-fs: usage: "),
     (["mysql://x", "rules"], 100, b"accessrules-sql-from-fs: fatal: not a rules database: "),
-    (["postgresql://db", "rules"], 100, b"accessrules-sql-from-fs: fatal: postgresql://db: PostgreSQL"),
+    (["postgresql://postgres:secret@127.0.0.1:1/x", "rules"], 100,
+     b"accessrules-sql-from-fs: fatal: a password on the command line is refused"),
     (["sqlite:r.db", "missing"], 111, b"accessrules-sql-from-fs: fatal: unable to opendir missing: "),
     (["sqlite:no/such/dir/r.db", "rules"], 111, b"accessrules-sql-from-fs: fatal: unable to write the rules"),
 ])

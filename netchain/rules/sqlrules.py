@@ -28,14 +28,28 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS accessrules ("
 BUSY_TIMEOUT = 2.0  # seconds a lookup waits for a writer's lock before it fails (111)
 
 
-def sqlite_path(dsn):
+def is_postgresql(dsn):
+    return dsn.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(dsn, postgresql_too=""):
     """PATH of sqlite:PATH; BadInput (100) for any other DSN."""
     scheme, sep, rest = dsn.partition(":")
     if scheme == "sqlite" and sep and rest:
         return rest
-    if scheme in ("postgresql", "postgres"):
-        raise errors.BadInput("%s: PostgreSQL rules are not supported yet (sqlite:PATH is)" % dsn[:80])
-    raise errors.BadInput("not a rules database: %r (sqlite:PATH)" % dsn[:80])
+    if is_postgresql(dsn):
+        raise errors.BadInput("%s: a PostgreSQL rule set is edited with SQL or loaded with"
+                              " accessrules-sql-from-fs (here: sqlite:PATH)" % dsn[:80])
+    raise errors.BadInput("not a rules database: %r (sqlite:PATH%s)" % (dsn[:80], postgresql_too))
+
+
+def open_rules(dsn):
+    """The backend for -m DSN: sqlite:PATH or postgresql://..."""
+    if is_postgresql(dsn):
+        from . import pgrules  # psycopg only for those who use it
+
+        return pgrules.PgRules(dsn)
+    return SqliteRules(sqlite_path(dsn, " or postgresql://user@host:port/db"))
 
 
 def rule_from_row(key, decision, env, exec_text):
@@ -248,3 +262,45 @@ def remove_rule(path, key):
         return connection.execute("DELETE FROM accessrules WHERE key = ?", (key,)).rowcount > 0
     finally:
         connection.close()
+
+
+def load(dsn, rows):
+    """Replace the rule set of the database dsn with rows (one transaction);
+    SystemFailure (111) in the driver's words when it cannot."""
+    target = _target(dsn)
+    try:
+        if is_postgresql(dsn):
+            from . import pgrules
+
+            pgrules.replace_all(dsn, rows)
+        else:
+            replace_all(target, rows)
+    except errors.NetchainError:
+        raise
+    except Exception as exc:  # sqlite3.Error, psycopg.Error
+        raise errors.SystemFailure("unable to write the rules table in %s: %s" % (target, str(exc).strip())) from None
+
+
+def rows_of(dsn):
+    """Every row of the database dsn; SystemFailure (111) when unreadable."""
+    target = _target(dsn)
+    try:
+        if is_postgresql(dsn):
+            from . import pgrules
+
+            return pgrules.all_rows(dsn)
+        return all_rows(target)
+    except errors.NetchainError:
+        raise
+    except Exception as exc:
+        raise errors.SystemFailure("unable to read the rules table in %s: %s" % (target, str(exc).strip())) from None
+
+
+def _target(dsn):
+    """The file of sqlite:PATH, host/db of postgresql://...; checks the DSN."""
+    if is_postgresql(dsn):
+        from . import pgrules
+
+        pgrules.check_dsn(dsn)
+        return pgrules.where(dsn)
+    return sqlite_path(dsn, " or postgresql://user@host:port/db")
