@@ -10,6 +10,8 @@ backends), with one owner for each format and each lookup order:
     cdbfile   cdb files: the validating reader, the atomic writer
     sqlrules  rules in an SQL table (sqlite:PATH): the table's format,
               the backend, the converters' reading and writing
+    pgrules   the same table in PostgreSQL (postgresql://...): the
+              connection, change notices, where a lookup may run
     backends  the backends (tree, cdb of either layout) and the lookups
               over them; what this package exports
 
@@ -20,7 +22,7 @@ the formats are.
 
 _EXPORTS = ("DJB", "S6", "CdbRules", "CdbSource", "TreeRules", "first_match", "lookup",
             "lookup_djb", "lookup_host", "lookup_ip", "open_cdb", "remembered")
-__all__ = list(_EXPORTS) + ["backends", "cdbfile", "djb", "keys", "record", "sqlrules", "tree"]
+__all__ = list(_EXPORTS) + ["backends", "cdbfile", "djb", "keys", "pgrules", "record", "sqlrules", "tree"]
 
 
 def __getattr__(name):
