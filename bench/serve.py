@@ -254,6 +254,8 @@ def main():
     parser.add_argument("--only", default="", help="comma-separated parts of row names to run"
                         " (the ucspi-tcp reference rows always run)")
     parser.add_argument("--no-dns", action="store_true", help="skip the two DNS rows")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="add a -m postgresql:// row (a throwaway cluster; root and Debian's postgresql)")
     parser.add_argument("--client", choices=["python", "c"], default="python",
                         help="c: the load from bench/loadgen.c, built with cc (no latencies)")
     args = parser.parse_args()
@@ -265,20 +267,45 @@ def main():
         return [path] if os.path.exists(path) else [sys.executable, "-m", "netchain", name]
 
     work = tempfile.mkdtemp(prefix="netchain-serve-")
+    cluster = None
     try:
+        if args.postgresql:
+            cluster = postgresql_rules(work)
         if args.client == "c":
             args.loadgen = os.path.join(work, "loadgen")
             subprocess.run(["cc", "-O2", "-pthread", "-o", args.loadgen,
                             os.path.join(ROOT, "bench", "loadgen.c")], check=True)
         table = rows(make_rules(work, True), make_rules(work, False), netchain)
+        if cluster is not None:
+            table.insert(5, ("netchain fused: access -m postgresql:", lambda p: netchain("tcpserver-bind") + [
+                "127.0.0.1", str(p)] + netchain("tcpserverd") + ["-v0"] + netchain("tcpserver-access") +
+                ["-H", "-m", cluster.dsn()] + PROGRAM))
         wanted = [part for part in args.only.split(",") if part]
         table = [(name, argv) for name, argv in table if not wanted or "ucspi-tcp" in name
                  or any(part in name for part in wanted)]
         rounds = [[measure(name, argv, args) for name, argv in table] for _ in range(args.rounds)]
         dns = [] if args.no_dns else [dns_row(args, netchain, False), dns_row(args, netchain, True)]
     finally:
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(work)
     report(rounds, dns)
+
+
+def postgresql_rules(work):
+    """A throwaway cluster (tests/pgcluster.py) holding the allow rules of
+    make_rules, loaded with accessrules-sql-from-fs; PGPASSFILE set."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from pgcluster import Cluster
+
+    cluster = Cluster()
+    os.environ.update(cluster.env())
+    tree = os.path.join(work, "tree-pg")
+    os.makedirs(os.path.join(tree, "ip4", "127.0.0.1_32"))
+    open(os.path.join(tree, "ip4", "127.0.0.1_32", "allow"), "w").close()
+    subprocess.run([sys.executable, "-m", "netchain", "accessrules-sql-from-fs", cluster.dsn(), tree],
+                   check=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    return cluster
 
 
 def report(rounds, dns):
