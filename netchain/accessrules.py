@@ -24,7 +24,7 @@ import re
 import sys
 
 from . import addr, errors, options, rules, runner
-from .rules import cdbfile, keys, record, sqlrules, tree
+from .rules import cdbfile, keys, record, sqlrules, sqlsets, tree
 
 PROG = "accessrules"
 USAGE = ("accessrules DIR allow [-s NAME=VALUE] [-u NAME] [-x COMMAND] TARGET"
@@ -156,7 +156,7 @@ class _SqlStore:
 
     def rules(self):
         try:
-            return sqlrules.all_rules(self.path)
+            return sqlsets.all_rules(self.path)
         except _sql_errors() as exc:
             raise errors.SystemFailure("unable to read the rules table in %s: %s" % (self.path, exc)) from None
 
@@ -164,10 +164,10 @@ class _SqlStore:
         return sqlrules.SqliteRules(self.path).current()
 
     def install(self, key, found):
-        return sqlrules.install_rule(self.path, key, found)
+        return sqlsets.install_rule(self.path, key, found)
 
     def remove(self, key):
-        return sqlrules.remove_rule(self.path, key)
+        return sqlsets.remove_rule(self.path, key)
 
 
 class _TreeStore:

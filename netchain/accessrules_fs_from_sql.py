@@ -15,14 +15,14 @@ import shutil
 import tempfile
 
 from . import errors, options, regfile
-from .rules import sqlrules, tree
+from .rules import sqlrules, sqlsets, tree
 
 PROG = "accessrules-fs-from-sql"
 USAGE = "accessrules-fs-from-sql dir dsn"
 
 
 def unpack(dsn, root):
-    rows = sqlrules.rows_of(dsn)
+    rows = sqlsets.rows_of(dsn)
     parent = os.path.dirname(os.path.abspath(root))
     staging = tempfile.mkdtemp(prefix=".%s:" % os.path.basename(root), dir=parent)
     try:
@@ -47,7 +47,7 @@ def main(argv):
     if len(args) < 2:
         raise errors.UsageError()
     root, dsn = args[0], args[1]
-    sqlrules.sqlite_path(dsn) if not sqlrules.is_postgresql(dsn) else None  # a bad DSN: 100 first
+    sqlsets.where(dsn)  # a bad DSN is exit 100 before anything is made
     if os.path.lexists(root):
         raise errors.SystemFailure("unable to mkdir %s: %s" % (root, os.strerror(errno.EEXIST)))
     try:

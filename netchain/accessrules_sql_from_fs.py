@@ -10,7 +10,7 @@ or the new one, and a failure leaves the old one.
 """
 
 from . import errors, options
-from .rules import sqlrules, tree
+from .rules import sqlrules, sqlsets, tree
 
 PROG = "accessrules-sql-from-fs"
 USAGE = "accessrules-sql-from-fs dsn dir"
@@ -21,5 +21,5 @@ def main(argv):
     if len(args) != 2:
         raise errors.UsageError()
     dsn, root = args
-    sqlrules.load(dsn, [sqlrules.row_from_rule(key, found) for key, found in tree.walk(root)])
+    sqlsets.load(dsn, [sqlrules.row_from_rule(key, found) for key, found in tree.walk(root)])
     return 0

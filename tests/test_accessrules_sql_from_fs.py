@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import run
 from netchain import rules
-from netchain.rules import sqlrules, tree
+from netchain.rules import sqlrules, sqlsets, tree
 
 PROG = "accessrules-sql-from-fs"
 
@@ -55,7 +55,7 @@ def test_tree_cdb_and_table_decide_alike(tmp_path_factory, specs, addresses):
     os.mkdir(root)
     make_tree(root, specs)
     tree.compile_to_cdb(root, cdb)
-    sqlrules.replace_all(database, [sqlrules.row_from_rule(k, r) for k, r in tree.walk(root)])
+    sqlsets.replace_all(database, [sqlrules.row_from_rule(k, r) for k, r in tree.walk(root)])
     backends = [rules.TreeRules(root), rules.open_cdb(cdb), sqlrules.SqliteRules(database).current()]
     for address in addresses:
         decisions = {tuple(rules.lookup(backend, address)) for backend in backends}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import run
 from netchain import rules
-from netchain.rules import pgrules, sqlrules, tree
+from netchain.rules import pgrules, sqlrules, sqlsets, tree
 from servers import prog, serve, wait_for
 
 psycopg = pytest.importorskip("psycopg")
@@ -142,7 +142,7 @@ def test_tree_and_postgresql_decide_alike(cluster, tmp_path_factory, rule_specs,
         key = "ip4/%s_%d" % (_network("10.1.2.%d" % lows[0], bits), bits)
         env = () if greeting is None else ((b"GREETING", greeting.encode()),)
         tree.install_rule(root, key, rules.record.Rule(True, env) if allow else rules.record.DENY)
-    sqlrules.load(cluster.dsn(), [sqlrules.row_from_rule(k, r) for k, r in tree.walk(root)])
+    sqlsets.load(cluster.dsn(), [sqlrules.row_from_rule(k, r) for k, r in tree.walk(root)])
     table = pgrules.PgRules(cluster.dsn())
     try:
         for low in lows:

@@ -8,8 +8,10 @@ backends), with one owner for each format and each lookup order:
     tree      the rules tree on disk: read, write a rule atomically,
               compile a tree to a cdb
     cdbfile   cdb files: the validating reader, the atomic writer
-    sqlrules  rules in an SQL table (sqlite:PATH): the table's format,
-              the backend, the converters' reading and writing
+    sqlrules  rules in an SQL table (sqlite:PATH): the table's format
+              and the backend
+    sqlsets   whole rule sets and single rules written to and read from
+              a table: the converters' and accessrules' side
     pgrules   the same table in PostgreSQL (postgresql://...): the
               connection, change notices, where a lookup may run
     backends  the backends (tree, cdb of either layout) and the lookups
@@ -22,7 +24,7 @@ the formats are.
 
 _EXPORTS = ("DJB", "S6", "CdbRules", "CdbSource", "TreeRules", "first_match", "lookup",
             "lookup_djb", "lookup_host", "lookup_ip", "open_cdb", "remembered")
-__all__ = list(_EXPORTS) + ["backends", "cdbfile", "djb", "keys", "pgrules", "record", "sqlrules", "tree"]
+__all__ = list(_EXPORTS) + ["backends", "cdbfile", "djb", "keys", "pgrules", "record", "sqlrules", "sqlsets", "tree"]
 
 
 def __getattr__(name):
