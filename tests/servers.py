@@ -88,6 +88,18 @@ class Served:
         return self.proc.returncode, log
 
 
+def talk_from(server, source="127.0.0.1", timeout=10):
+    """Connect to server from source (a 127.0.0.0/8 address), read to EOF."""
+    with socket.create_connection((server.host, server.port), timeout=timeout,
+                                  source_address=(source, 0)) as sock:
+        data = b""
+        while True:
+            chunk = sock.recv(100)
+            if not chunk:
+                return data
+            data += chunk
+
+
 def python_path(env):
     """ROOT, then the PYTHONPATH a test gives (for its python: targets)."""
     given = (env or {}).get("PYTHONPATH")

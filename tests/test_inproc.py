@@ -8,13 +8,12 @@ import http.client
 import os
 import signal
 import smtplib
-import socket
 import textwrap
 
 import pytest
 
 from conftest import ROOT, run
-from servers import Served, prog, serve, wait_for
+from servers import Served, prog, serve, talk_from, wait_for
 
 EXAMPLES = os.path.join(ROOT, "examples", "python")
 
@@ -64,15 +63,7 @@ def apps(tmp_path):
             "INIT_LOG": str(tmp_path / "init.log")}
 
 
-def line_from(server, source="127.0.0.1"):
-    with socket.create_connection((server.host, server.port), timeout=10,
-                                  source_address=(source, 0)) as sock:
-        data = b""
-        while True:
-            chunk = sock.recv(100)
-            if not chunk:
-                return data
-            data += chunk
+line_from = talk_from
 
 
 @pytest.mark.parametrize("target, word", [("hello", b"hello"), ("ahello", b"ahello")])

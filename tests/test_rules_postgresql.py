@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conftest import run
 from netchain import rules
 from netchain.rules import pgrules, sqlrules, sqlsets, tree
-from servers import prog, serve, wait_for
+from servers import prog, serve, talk_from, wait_for
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -46,14 +46,6 @@ def cut_every_session(cluster):
         assert wait_for(lambda: connection.execute("SELECT count(*) " + OTHERS).fetchone()[0] == 0, 15)
 
 
-def talk_from(server, source):
-    with socket.create_connection((server.host, server.port), timeout=10, source_address=(source, 0)) as sock:
-        data = b""
-        while True:
-            chunk = sock.recv(100)
-            if not chunk:
-                return data
-            data += chunk
 
 
 def load(cluster, tmp_path, *edits):

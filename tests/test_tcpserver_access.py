@@ -7,7 +7,7 @@ import pytest
 
 from conftest import run
 from fakes import FakeDNS
-from servers import prog, serve, wait_for
+from servers import prog, serve, talk_from, wait_for
 from netchain.rules import cdbfile, tree as ruletree
 from netchain.rules.record import DENY, Rule, encode
 
@@ -313,15 +313,6 @@ def sql_rules(path, rows):
     connection.close()
 
 
-def talk_from(server, source):
-    import socket
-    with socket.create_connection((server.host, server.port), timeout=10, source_address=(source, 0)) as sock:
-        data = b""
-        while True:
-            chunk = sock.recv(100)
-            if not chunk:
-                return data
-            data += chunk
 
 
 def test_served_sql_rules_change_with_the_table(mode, tmp_path):

@@ -88,7 +88,7 @@ class PgRules:
             except Exception as exc:
                 self._drop()
                 raise errors.CorruptRules("rules database %s: %s" % (self._where(), exc)) from None
-        return _View(self, may_wait)
+        return sqlrules.View(self, may_wait)
 
     def _listen(self):
         try:
@@ -134,20 +134,6 @@ class PgRules:
             if key in rows:
                 return record.Decision(key, sqlrules.rule_from_row(*rows[key]))
         return record.Decision()
-
-
-class _View:
-    layout = cdbfile.S6
-
-    def __init__(self, rules, may_wait):
-        self.rules, self.may_wait = rules, may_wait
-        self.decisions = rules.decisions
-
-    def find_first(self, candidates):
-        return self.rules.find_first(candidates, self.may_wait)
-
-    def find(self, key):
-        return self.find_first([key]).rule
 
 
 def replace_all(dsn, rows):

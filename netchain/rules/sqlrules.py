@@ -165,7 +165,8 @@ class SqliteRules:
 
 
 class View:
-    """SqliteRules for one connection: whether it may wait on a lock."""
+    """An SQL backend (SqliteRules, pgrules.PgRules) for one connection:
+    whether its lookup may wait (see stage.WouldBlock)."""
 
     layout = cdbfile.S6
 
