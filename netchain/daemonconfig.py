@@ -1,6 +1,8 @@
 """tcpserverd's options, read once (see doc/tcpserverd.md)."""
 
-from . import errors, options
+import os
+
+from . import errors, options, regfile
 
 DEFAULT_NAME = "tcpserverd"  # the head of log lines without -N
 
@@ -13,8 +15,13 @@ class Config:
             raise errors.UsageError()
         self.announce = "-1" in flags
         self.verbosity = options.number(flags.get("-v", "1"), "-v")
-        self.maxconn = options.number(flags.get("-c", "40"), "-c", 1)
+        limit = flags.get("-c", "40")
+        # indimail's -c FILE (a path: starting with / or .): the limit is
+        # read from it, and again on SIGHUP
+        self.maxconn_file = limit if limit.startswith(("/", ".")) else None
+        self.maxconn = read_limit(limit) if self.maxconn_file else options.number(limit, "-c", 1)
         self.localmax = options.number(flags.get("-C", str(self.maxconn)), "-C", 1)
+        self.localmax_is_maxconn = "-C" not in flags  # then it follows -c FILE
         self.fuse = "-X" not in flags
         self.style = flags.get("-L", "s6")
         if self.style not in ("s6", "ucspi"):
@@ -24,3 +31,20 @@ class Config:
         self.table = "-V" in flags  # indimail's -V: the connection table after each change
         # -T: an in-process program's connection is cut after this many seconds
         self.cut_after = options.number(flags["-T"], "-T", 1) if "-T" in flags else None
+
+
+def read_limit(path):
+    """The positive number in the file at path: BadInput (100) for anything
+    else, SystemFailure (111) when it cannot be read."""
+    try:
+        fd, _ = regfile.open_regular(path)
+        try:
+            text = regfile.read_fd(fd, 64).decode("ascii", "replace").strip()
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise errors.SystemFailure("unable to read the limit in %s: %s" % (path, exc.strerror)) from None
+    digits = set("0123456789")
+    if not text or not set(text) <= digits or len(text) > 9 or int(text) < 1:
+        raise errors.BadInput("%s: not a positive number: %r" % (path, text[:20]))
+    return int(text)

@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 
-from . import chain, conn, errors, listener, options, privs
+from . import chain, conn, daemonconfig, errors, listener, options, privs
 from .errstr import error_str
 
 PROG = "tcpserver"
@@ -72,9 +72,13 @@ class Plan:
         self.chain = self._daemon(opts, values) + self._child(opts, values) + ["--"] + rest[2:]
 
     def _daemon(self, opts, values):
-        limit = options.number(values.get("-c", "40"), "-c", 1)
+        limit = values.get("-c", "40")
+        if limit.startswith(("/", ".")):  # indimail's -c FILE: checked here, read by tcpserverd
+            daemonconfig.read_limit(limit)
+        else:
+            limit = str(options.number(limit, "-c", 1))
         daemon = program("tcpserverd") + ["-L", "ucspi", "-N", PROG, "-v", str(self.verbosity),
-                                          "-c", str(limit)]
+                                          "-c", limit]
         if "-1" in values:
             daemon.append("-1")
         if self.table:

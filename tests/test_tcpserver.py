@@ -239,3 +239,51 @@ def test_minus_V_prints_the_connection_table():
     assert code == 0
     assert "tcpserver: pid " in log  # -V is -v too
     assert log.count("tcpserver: connection pid ") >= 1
+
+
+def test_limit_from_a_file_read_again_on_sighup(tmp_path):
+    """indimail's -c FILE: 2 at start (a third client waits), 3 after a
+    SIGHUP (it is served, no connection ended), a bad file keeps 3, and
+    lowering to 1 ends nobody."""
+    import signal
+    limit = tmp_path / "limit"
+    limit.write_text("2\n")
+    server = Served(prog("tcpserver") + ["-1", "-v", "-HRl0", "-c", str(limit), "127.0.0.1", "0",
+                                         "sh", "-c", "echo in; exec cat"])
+    held = []
+    try:
+        for _ in range(2):
+            held.append(server.connect(timeout=30))
+            assert held[-1].recv(10) == b"in\n"
+        held.append(server.connect(timeout=30))  # in the backlog: not accepted at 2/2
+        server.wait_log("tcpserver: status: 2/2")
+        limit.write_text("3\n")
+        server.proc.send_signal(signal.SIGHUP)
+        assert held[-1].recv(10) == b"in\n"
+        server.wait_log("tcpserver: sighup: 2/3", "tcpserver: status: 3/3")
+        limit.write_text("many\n")
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_log("tcpserver: warning: sighup: keeping the limit 3: ")
+        limit.write_text("1\n")
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_log("tcpserver: sighup: 3/1")
+        for sock in held:  # all three still served: SIGHUP ended none
+            sock.sendall(b"ping\n")
+            assert sock.recv(10) == b"ping\n"
+    finally:
+        for sock in held:
+            sock.close()
+        code, log = server.stop()
+    assert code == 0
+    assert "tcpserver: end " not in log.split("sighup: 3/1")[1].split("\n", 1)[0]
+
+
+@pytest.mark.parametrize("content, code, message", [
+    ("0\n", 100, b"tcpserver: fatal: "), ("abc", 100, b"tcpserver: fatal: "), (None, 111, b"tcpserver: fatal: ")])
+def test_a_bad_limit_file_stops_the_start(tmp_path, content, code, message):
+    limit = tmp_path / "limit"
+    if content is not None:
+        limit.write_text(content)
+    result = run("tcpserver", "-c", str(limit), "127.0.0.1", "0", "true")
+    assert result.returncode == code
+    assert result.stderr.startswith(message)
