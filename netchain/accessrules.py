@@ -15,8 +15,8 @@ that is:
 TARGET is an address, a CIDR network (v4 or v6), a host name or domain
 (any name below it), '@' (any name), or a raw key such as ip4/10.0.0.0_8.
 Every edit builds the whole rule directory and renames it into place.
-DIR may also be sqlite:PATH: the same commands on an SQL rules table
-(netchain.rules.sqlrules), each edit one transaction.
+DIR may also be sqlite:PATH or postgresql://...: the same commands on an
+SQL rules table (netchain.rules.sqlrules), each edit one transaction.
 """
 
 import os
@@ -149,25 +149,23 @@ def _sort_key(key):
 
 
 class _SqlStore:
-    """accessrules on an SQL table (DIR is sqlite:PATH) instead of a tree."""
+    """accessrules on an SQL table (DIR is sqlite:PATH or postgresql://...)."""
 
     def __init__(self, dsn):
-        self.path = sqlrules.sqlite_path(dsn)
+        self.dsn = dsn
+        sqlsets.where(dsn)  # a bad DSN is exit 100 before anything
 
     def rules(self):
-        try:
-            return sqlsets.all_rules(self.path)
-        except _sql_errors() as exc:
-            raise errors.SystemFailure("unable to read the rules table in %s: %s" % (self.path, exc)) from None
+        return [(row[0], sqlrules.rule_from_row(*row)) for row in sqlsets.rows_of(self.dsn)]
 
     def backend(self):
-        return sqlrules.SqliteRules(self.path).current()
+        return sqlrules.open_rules(self.dsn).current()
 
     def install(self, key, found):
-        return sqlsets.install_rule(self.path, key, found)
+        return sqlsets.set_rule(self.dsn, key, found)
 
     def remove(self, key):
-        return sqlsets.remove_rule(self.path, key)
+        return sqlsets.unset_rule(self.dsn, key)
 
 
 class _TreeStore:
@@ -188,13 +186,8 @@ class _TreeStore:
 
 
 def _store(where):
-    return _SqlStore(where) if where.startswith("sqlite:") else _TreeStore(where)
-
-
-def _sql_errors():
-    import sqlite3
-
-    return sqlite3.Error
+    is_sql = where.startswith("sqlite:") or sqlrules.is_postgresql(where)
+    return _SqlStore(where) if is_sql else _TreeStore(where)
 
 
 def list_rules(root):
@@ -242,13 +235,11 @@ def _edit(root, command, args):
     except OSError as exc:
         raise errors.SystemFailure("unable to write rule %s in %s: %s"
                                    % (key, root, exc.strerror)) from None
-    except _sql_errors() as exc:
-        raise errors.SystemFailure("unable to write rule %s in %s: %s" % (key, root, exc)) from None
     return 0
 
 
 def _compile(root, cdb_path):
-    if not root.startswith("sqlite:"):
+    if isinstance(_store(root), _TreeStore):
         return tree.compile_to_cdb(root, cdb_path)
     found = _store(root).rules()
     try:

@@ -147,3 +147,31 @@ def test_tree_and_postgresql_decide_alike(cluster, tmp_path_factory, rule_specs,
 def _network(ip, bits):
     import ipaddress
     return ipaddress.ip_network("%s/%d" % (ip, bits), strict=False).network_address
+
+
+def test_accessrules_manages_a_postgresql_rule_set(mode, cluster, tmp_path):
+    """accessrules DSN ...: the same listing and explanations as on a tree,
+    and a running daemon sees each edit (the trigger it makes notifies)."""
+    sql(cluster, "DROP TABLE IF EXISTS accessrules")
+    dsn, root = cluster.dsn(), str(tmp_path / "rules")
+    edits = [("allow", "-s", "GREETING=one", "127.0.0.1"), ("deny", "127.0.0.0/8"),
+             ("allow", "-x", "echo hi", "example.com"), ("deny", "@")]
+    for edit in edits:
+        for target in (dsn, root):
+            result = run("accessrules", target, *edit, env=cluster.env())
+            assert (result.returncode, result.stderr) == (0, b"")
+    assert run("accessrules", dsn, "list", env=cluster.env()).stdout == run("accessrules", root, "list").stdout
+    for question in (["127.0.0.1"], ["127.0.0.9"], ["10.0.0.1", "mail.example.com"]):
+        ours, tree_answer = run("accessrules", dsn, "check", *question, env=cluster.env()), \
+            run("accessrules", root, "check", *question)
+        assert (ours.returncode, ours.stdout) == (tree_answer.returncode, tree_answer.stdout)
+    server = serve(mode, [], prog("tcpserver-access") + ["-H", "-m", dsn] + SHOW, env=cluster.env())
+    try:
+        assert talk_from(server, "127.0.0.1") == b"one 127.0.0.1\n"
+        assert run("accessrules", dsn, "allow", "-s", "GREETING=two", "127.0.0.1", env=cluster.env()).returncode == 0
+        assert wait_for(lambda: talk_from(server, "127.0.0.1") == b"two 127.0.0.1\n", 15)
+        assert run("accessrules", dsn, "remove", "127.0.0.1", env=cluster.env()).returncode == 0
+        assert wait_for(lambda: talk_from(server, "127.0.0.1") == b"", 15)  # ip4/127.0.0.0_8 denies
+    finally:
+        code, _ = server.stop()
+    assert code == 0

@@ -158,3 +158,30 @@ def all_rows(dsn):
         return connection.execute("SELECT key, decision, env, exec FROM accessrules ORDER BY key").fetchall()
     finally:
         connection.close()
+
+
+def install_rule(dsn, key, rule):
+    """Set key's rule in one transaction (table and trigger made if
+    needed); return the rule it replaced, or None."""
+    row = sqlrules.row_from_rule(key, rule)
+    connection = connect(check_dsn(dsn), autocommit=False)
+    try:
+        with connection.transaction():
+            connection.execute(sqlrules.SCHEMA)
+            connection.execute(NOTIFY_SQL)
+            old = connection.execute("SELECT key, decision, env, exec FROM accessrules WHERE key = %s FOR UPDATE",
+                                     (key,)).fetchone()
+            connection.execute("INSERT INTO accessrules (key, decision, env, exec) VALUES (%s, %s, %s, %s) "
+                               "ON CONFLICT (key) DO UPDATE SET decision = EXCLUDED.decision, "
+                               "env = EXCLUDED.env, exec = EXCLUDED.exec", row)
+    finally:
+        connection.close()
+    return sqlrules.rule_from_row(*old) if old else None
+
+
+def remove_rule(dsn, key):
+    connection = connect(check_dsn(dsn))
+    try:
+        return connection.execute("DELETE FROM accessrules WHERE key = %s", (key,)).rowcount > 0
+    finally:
+        connection.close()

@@ -110,3 +110,27 @@ def where(dsn):
         pgrules.check_dsn(dsn)
         return pgrules.where(dsn)
     return sqlrules.sqlite_path(dsn, " or postgresql://user@host:port/db")
+
+
+def set_rule(dsn, key, rule):
+    """accessrules' edit of one rule, in the database dsn; the old rule or None."""
+    return _edit(dsn, "install_rule", key, rule)
+
+
+def unset_rule(dsn, key):
+    """accessrules' removal of one rule; whether there was one."""
+    return _edit(dsn, "remove_rule", key)
+
+
+def _edit(dsn, action, *args):
+    target = where(dsn)
+    try:
+        if sqlrules.is_postgresql(dsn):
+            from . import pgrules
+
+            return getattr(pgrules, action)(dsn, *args)
+        return globals()[action](target, *args)
+    except errors.NetchainError:
+        raise
+    except Exception as exc:  # sqlite3.Error, psycopg.Error
+        raise errors.SystemFailure("unable to write rule %s in %s: %s" % (args[0], target, str(exc).strip())) from None
