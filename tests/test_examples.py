@@ -10,6 +10,7 @@ import pwd
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -97,11 +98,21 @@ class Supervised:
                 proc.wait()
                 raise AssertionError("supervisor pid %d did not exit" % proc.pid) from None
 
-    def cleanup(self):
+    def cleanup(self, stop=None):
+        """After a failure too: the service brought down through its
+        supervisor, then each supervisor's process group (it and what it
+        runs) killed by the supervisor's pid, so nothing is left running."""
+        if stop is not None and any(proc.poll() is None for proc in self.procs):
+            try:
+                stop()
+            except (OSError, subprocess.SubprocessError):
+                pass
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -183,7 +194,7 @@ def _uid_of(pid):
 def test_run_script_under_its_supervisor(supervisor):
     start = {"daemontools": _start_daemontools, "s6": _start_s6, "runit": _start_runit}[supervisor]
     service = Supervised(supervisor)
-    held = []
+    held, stop = [], None
     try:
         stop = start(service)
         service.wait_serving()
@@ -223,7 +234,7 @@ def test_run_script_under_its_supervisor(supervisor):
     finally:
         for sock in held:
             sock.close()
-        service.cleanup()
+        service.cleanup(stop)
 
 
 def _unit(name):
