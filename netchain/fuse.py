@@ -152,15 +152,6 @@ class Pipeline:
             ctx.close()
         self.mailbox.post(finish, accepted, env, outcome)
 
-    def run_stages(self, accepted, env):
-        """The Outcome of the stages for one connection (an Accepted), all
-        run in this thread, waiting where they must."""
-        ctx = self._context(accepted, env, may_wait=True)
-        try:
-            return self._steps(ctx, 0, self.final_argv)
-        finally:
-            ctx.close()
-
     def _context(self, accepted, env, may_wait):
         ctx = chain.Context(env, fd=accepted.fd, family=accepted.family,
                             deadline=time.monotonic() + STAGE_DEADLINE, log=self.log.raw)

@@ -44,7 +44,7 @@ class Target:
         if not module_name or not attribute:
             raise errors.UsageError("%s: expected python:package.module:function" % self.spec)
         try:
-            found = importlib.import_module(module_name)
+            self.module = found = importlib.import_module(module_name)
         except (Exception, SystemExit) as exc:
             raise errors.BadInput("unable to import %s for %s: %s"
                                   % (module_name, self.spec, describe(exc))) from None
@@ -92,26 +92,25 @@ class Live:
 
 class InProcess:
     """The daemon's runner of a Target: start() per connection; on_end(key,
-    code) is posted to the mailbox when the function is done."""
+    code) is posted to the mailbox when the function is done.  A plain
+    function runs on pool (the pipeline's worker threads)."""
 
-    def __init__(self, target, mailbox, log, pool_factory, cut_after=None):
-        self.target, self.mailbox, self.log = target, mailbox, log
+    def __init__(self, target, mailbox, log, pool, cut_after=None):
+        self.target, self.mailbox, self.log, self.pool = target, mailbox, log, pool
         self.cut_after = cut_after
-        self.pool = self.loop = None
-        self.pool_factory = pool_factory
+        self.loop = None
         self.live = {}  # key -> Live: what the daemon counts it under, its socket, when to cut it
         self.keys = itertools.count(1)
         self.next_check = 0.0  # cut_overdue looks at most four times a second
 
     def begin(self):
-        """Start the event loop thread (called once, after any privilege drop)."""
-        import asyncio
-
+        """Start the event loop thread of an async target (called once,
+        after any privilege drop: asyncio was imported before it, by Target)."""
         if self.target.is_async:
+            import asyncio
+
             self.loop = asyncio.new_event_loop()
             threading.Thread(target=self.loop.run_forever, name="inproc-loop", daemon=True).start()
-        else:
-            self.pool = self.pool_factory()
 
     def start(self, fd, family, env, slot, on_end, announce):
         """Serve connection fd (which this takes over) with the function;
@@ -247,11 +246,10 @@ class Plugins:
             target = Target([spec])
             init_name = environ.get(name + "_init")
             if init_name:
-                module = importlib.import_module(spec[len(PREFIX):].partition(":")[0])
-                init = getattr(module, init_name, None)
+                init = getattr(target.module, init_name, None)
                 if not callable(init):
                     raise errors.BadInput("%s_init=%s: %s has no such function"
-                                          % (name, init_name, module.__name__))
+                                          % (name, init_name, target.module.__name__))
                 self.inits.append((init, environ.get(name + "_dir"), target.spec))
             number += 1
 

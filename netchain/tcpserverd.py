@@ -48,7 +48,7 @@ class Server:
         for end in (self.wake_r, self.wake_w):
             end.setblocking(False)
         self.selector.register(self.wake_r, selectors.EVENT_READ, self._on_signal)
-        self.inproc = (inproc.InProcess(pipeline.inproc, pipeline.mailbox, log, fuse.Workers,
+        self.inproc = (inproc.InProcess(pipeline.inproc, pipeline.mailbox, log, pipeline.pool,
                                         config.cut_after) if pipeline.inproc else None)
         # lookups, deferred stages and in-process programs end through it
         self.selector.register(pipeline.mailbox.wake_r, selectors.EVENT_READ, pipeline.mailbox.drain)
