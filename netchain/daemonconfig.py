@@ -1,7 +1,5 @@
 """tcpserverd's options, read once (see doc/tcpserverd.md)."""
 
-import os
-
 from . import errors, options, regfile
 
 DEFAULT_NAME = "tcpserverd"  # the head of log lines without -N
@@ -34,17 +32,11 @@ class Config:
 
 
 def read_limit(path):
-    """The positive number in the file at path: BadInput (100) for anything
-    else, SystemFailure (111) when it cannot be read."""
+    """The positive number in the file at path (at most 999,999,999):
+    BadInput (100) for anything else, SystemFailure (111) when it cannot
+    be read."""
     try:
-        fd, _ = regfile.open_regular(path)
-        try:
-            text = regfile.read_fd(fd, 64).decode("ascii", "replace").strip()
-        finally:
-            os.close(fd)
+        text = regfile.read_regular(path, 64).decode("ascii", "replace").strip()
     except OSError as exc:
         raise errors.SystemFailure("unable to read the limit in %s: %s" % (path, exc.strerror)) from None
-    digits = set("0123456789")
-    if not text or not set(text) <= digits or len(text) > 9 or int(text) < 1:
-        raise errors.BadInput("%s: not a positive number: %r" % (path, text[:20]))
-    return int(text)
+    return options.scan(text, "the limit in %s" % path, 1, 999999999)
