@@ -20,7 +20,7 @@ import threading
 import urllib.parse
 
 from .. import errors
-from . import cdbfile, record, sqlrules
+from . import cdbfile, sqlrules
 
 CHANNEL = "accessrules"
 TIMEOUT = 2  # seconds: connect, and each statement
@@ -87,7 +87,7 @@ class PgRules:
                     self.decisions = {} if self.decisions is not None else None
             except Exception as exc:
                 self._drop()
-                raise errors.CorruptRules("rules database %s: %s" % (self._where(), exc)) from None
+                raise errors.CorruptRules("rules database %s: %s" % (where(self.dsn), exc)) from None
         return sqlrules.View(self, may_wait)
 
     def _listen(self):
@@ -98,7 +98,7 @@ class PgRules:
                 "SELECT 1 FROM pg_trigger WHERE tgname = 'netchain_accessrules_changed'").fetchone()
         except Exception as exc:
             self._drop()
-            raise errors.CorruptRules("unable to reach rules database %s: %s" % (self._where(), exc)) from None
+            raise errors.CorruptRules("unable to reach rules database %s: %s" % (where(self.dsn), exc)) from None
         # without the trigger no notice comes: remember nothing
         self.decisions = {} if triggered else None
 
@@ -111,9 +111,6 @@ class PgRules:
             if connection is not None:
                 connection.close()
         self.listener = self.queries = None
-
-    def _where(self):
-        return where(self.dsn)
 
     def find_first(self, candidates, may_wait):
         if not may_wait:
@@ -129,11 +126,8 @@ class PgRules:
                 if self.queries is not None:
                     self.queries.close()
                 self.queries = None
-                raise errors.CorruptRules("unable to read rules database %s: %s" % (self._where(), exc)) from None
-        for key in candidates:
-            if key in rows:
-                return record.Decision(key, sqlrules.rule_from_row(*rows[key]))
-        return record.Decision()
+                raise errors.CorruptRules("unable to read rules database %s: %s" % (where(self.dsn), exc)) from None
+        return sqlrules.first_of(candidates, rows)
 
 
 def replace_all(dsn, rows):

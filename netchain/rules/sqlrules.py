@@ -99,6 +99,7 @@ class SqliteRules:
         self.path = path
         self.lock = threading.Lock()  # one connection, used by the stage's worker threads in turn
         self.connection = self.version = self.file = None
+        self.waiting = None  # the connection's busy timeout: set only when it must change
         self.decisions = {}
 
     def current(self, may_wait=True):
@@ -107,12 +108,12 @@ class SqliteRules:
         may_wait False (tcpserverd's loop thread): a writer's lock raises
         stage.WouldBlock at once instead of waiting for it."""
         with self.lock:
-            self._set_wait(may_wait)
             try:
                 stat = os.stat(self.path)
                 file = (stat.st_dev, stat.st_ino)
                 if file != self.file:
                     self._reopen(file)
+                self._set_wait(may_wait)  # after a reopen too: the loop thread never waits
                 version = self.connection.execute("PRAGMA data_version").fetchone()[0]
             except (OSError, _sqlite_error()) as exc:
                 _would_block(exc, may_wait)
@@ -130,15 +131,19 @@ class SqliteRules:
         self.connection = sqlite3.connect(read_only_uri(self.path), uri=True,
                                           timeout=BUSY_TIMEOUT, check_same_thread=False)
         self.file = file
+        self.waiting = True  # connect(timeout=BUSY_TIMEOUT)
 
     def _close(self):
         if self.connection is not None:
             self.connection.close()
-        self.connection = self.file = self.version = None
+        self.connection = self.file = self.version = self.waiting = None
 
     def _set_wait(self, may_wait):
-        if self.connection is not None:
+        """Wait for a writer's lock (up to BUSY_TIMEOUT) or not at all; one
+        PRAGMA when the mode changes, none per connection otherwise."""
+        if self.connection is not None and self.waiting != may_wait:
             self.connection.execute("PRAGMA busy_timeout = %d" % (BUSY_TIMEOUT * 1000 if may_wait else 0))
+            self.waiting = may_wait
 
     def find_first(self, candidates, may_wait=True):
         """The Decision of the first candidate key that has a row."""
@@ -155,13 +160,16 @@ class SqliteRules:
             except _sqlite_error() as exc:
                 _would_block(exc, may_wait)
                 raise errors.CorruptRules("unable to read rules database %s: %s" % (self.path, exc)) from None
-        for key in candidates:
-            if key in rows:
-                return record.Decision(key, rule_from_row(*rows[key]))
-        return record.Decision()
+        return first_of(candidates, rows)
 
-    def find(self, key):
-        return self.find_first([key]).rule
+
+def first_of(candidates, rows):
+    """The Decision of the first candidate key among rows (key -> row), in
+    lookup order: what one query for all the candidates gives back."""
+    for key in candidates:
+        if key in rows:
+            return record.Decision(key, rule_from_row(*rows[key]))
+    return record.Decision()
 
 
 class View:
