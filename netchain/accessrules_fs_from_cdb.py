@@ -9,8 +9,6 @@ run leaves nothing half-made.
 
 import errno
 import os
-import shutil
-import tempfile
 
 from . import errors, options, regfile, runner
 from .rules import cdbfile, record, tree
@@ -22,19 +20,13 @@ USAGE = "accessrules-fs-from-cdb dir cdbfile"
 def unpack(cdb_path, root):
     """Write every record of the cdb at cdb_path as a tree at root."""
     reader = cdbfile.CdbReader(cdb_path)
-    parent = os.path.dirname(os.path.abspath(root))
-    staging = tempfile.mkdtemp(prefix=".%s:" % os.path.basename(root), dir=parent)
-    try:
-        built = os.path.join(staging, "tree")
-        os.mkdir(built)
+
+    def fill(built):
         for raw_key, value in reader.items():
             _unpack_record(built, raw_key, value)
-        if os.path.lexists(root):
-            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), root)
-        os.rename(built, root)
-        regfile.fsync_directory(parent)
+    try:
+        regfile.build_directory(root, fill)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
         reader.close()
 
 
@@ -53,9 +45,7 @@ def _unpack_record(built, raw_key, value):
     if found is None:
         runner.warn(PROG, "skipping record %r: not an allow or deny rule" % key)
         return
-    type_dir = os.path.join(built, key.split("/")[0])
-    os.makedirs(type_dir, exist_ok=True)
-    tree.write_rule_dir(os.path.join(built, key), found)
+    tree.add_rule(built, key, found)
 
 
 def main(argv):

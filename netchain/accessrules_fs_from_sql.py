@@ -11,8 +11,6 @@ at the end, so a failed run leaves nothing half-made.
 
 import errno
 import os
-import shutil
-import tempfile
 
 from . import errors, options, regfile
 from .rules import sqlrules, sqlsets, tree
@@ -23,23 +21,15 @@ USAGE = "accessrules-fs-from-sql dir dsn"
 
 def unpack(dsn, root):
     rows = sqlsets.rows_of(dsn)
-    parent = os.path.dirname(os.path.abspath(root))
-    staging = tempfile.mkdtemp(prefix=".%s:" % os.path.basename(root), dir=parent)
-    try:
-        built = os.path.join(staging, "tree")
-        os.mkdir(built)
+
+    def fill(built):
         for row in rows:
-            key = row[0]
             try:
-                tree.check_key(key)
+                tree.check_key(row[0])
             except errors.BadInput as exc:
-                raise errors.CorruptRules("malformed row %r in the rules table: %s" % (key, exc)) from None
-            os.makedirs(os.path.join(built, key.split("/")[0]), exist_ok=True)
-            tree.write_rule_dir(os.path.join(built, key), sqlrules.rule_from_row(*row))
-        os.rename(built, root)
-        regfile.fsync_directory(parent)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+                raise errors.CorruptRules("malformed row %r in the rules table: %s" % (row[0], exc)) from None
+            tree.add_rule(built, row[0], sqlrules.rule_from_row(*row))
+    regfile.build_directory(root, fill)
 
 
 def main(argv):
@@ -52,6 +42,8 @@ def main(argv):
         raise errors.SystemFailure("unable to mkdir %s: %s" % (root, os.strerror(errno.EEXIST)))
     try:
         unpack(dsn, root)
+    except FileExistsError as exc:  # made meanwhile: never replaced
+        raise errors.SystemFailure("unable to mkdir %s: %s" % (root, exc.strerror)) from None
     except OSError as exc:
         raise errors.SystemFailure("unable to unpack %s into %s: %s" % (dsn, root, exc.strerror)) from None
     return 0

@@ -108,6 +108,28 @@ def _fill_and_sync(fd, fill, mode, durable):
             raise WriteFailed("write", exc) from None
 
 
+def build_directory(path, fill):
+    """Make the directory path whole or not at all: fill(built) writes it
+    under a temporary name beside path, which is then renamed into place.
+    FileExistsError if path appeared meanwhile (never replaced, even
+    empty); a failure leaves nothing behind."""
+    import shutil
+    import tempfile
+
+    parent = os.path.dirname(os.path.abspath(path))
+    staging = tempfile.mkdtemp(prefix=".%s:" % os.path.basename(path), dir=parent)
+    try:
+        built = os.path.join(staging, "tree")
+        os.mkdir(built)
+        fill(built)
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
+        os.rename(built, path)
+        fsync_directory(parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def fsync_directory(directory):
     """Make a rename in directory durable; a file system that cannot
     fsync a directory is no reason to fail."""

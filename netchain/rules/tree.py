@@ -163,6 +163,12 @@ def check_key(key):
         raise errors.BadInput("invalid rule key: %r" % (key,))
 
 
+def add_rule(root, key, found):
+    """Write key's rule into a tree being built (no rule there yet)."""
+    os.makedirs(os.path.join(root, key.split("/")[0]), exist_ok=True)
+    write_rule_dir(os.path.join(root, key), found)
+
+
 def write_rule_dir(rule_dir, found):
     """Create rule_dir (which must not exist) holding found."""
     os.mkdir(rule_dir)
