@@ -52,12 +52,7 @@ class Served:
             if data:
                 sock.sendall(data)
             sock.shutdown(socket.SHUT_WR)
-            chunks = []
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return b"".join(chunks)
-                chunks.append(chunk)
+            return read_to_eof(sock)
 
     def log(self):
         with open(self.log_path, "rb") as handle:
@@ -88,16 +83,21 @@ class Served:
         return self.proc.returncode, log
 
 
+def read_to_eof(sock):
+    """Every byte sock gives until the peer closes (its timeout applies to each read)."""
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def talk_from(server, source="127.0.0.1", timeout=10):
     """Connect to server from source (a 127.0.0.0/8 address), read to EOF."""
     with socket.create_connection((server.host, server.port), timeout=timeout,
                                   source_address=(source, 0)) as sock:
-        data = b""
-        while True:
-            chunk = sock.recv(100)
-            if not chunk:
-                return data
-            data += chunk
+        return read_to_eof(sock)
 
 
 def python_path(env):
@@ -161,12 +161,7 @@ class Activated:
             if data:
                 sock.sendall(data)
             sock.shutdown(socket.SHUT_WR)
-            out = b""
-            while True:
-                chunk = sock.recv(1000)
-                if not chunk:
-                    return out
-                out += chunk
+            return read_to_eof(sock)
 
     def stop(self):
         if self.proc.poll() is None:

@@ -63,9 +63,6 @@ def apps(tmp_path):
             "INIT_LOG": str(tmp_path / "init.log")}
 
 
-line_from = talk_from
-
-
 @pytest.mark.parametrize("target, word", [("hello", b"hello"), ("ahello", b"ahello")])
 def test_function_sees_the_environment_the_stages_built(mode, apps, tmp_path, target, word):
     rules = tmp_path / "rules"
@@ -75,8 +72,8 @@ def test_function_sees_the_environment_the_stages_built(mode, apps, tmp_path, ta
                    ["-H", "-i", str(rules), "python:inproc_apps:" + target], env=apps)
     try:
         for _ in range(3):
-            assert line_from(server) == word + b" 127.0.0.1 hi there\n"
-        assert line_from(server, "127.0.0.2") == b""
+            assert talk_from(server) == word + b" 127.0.0.1 hi there\n"
+        assert talk_from(server, "127.0.0.2") == b""
         server.wait_log("exitcode 0", count=3)
     finally:
         code, log = server.stop()
@@ -90,7 +87,7 @@ def test_function_sees_the_environment_the_stages_built(mode, apps, tmp_path, ta
 def test_direct_target_without_stages(mode, apps):
     server = serve(mode, ["-v2"], ["python:inproc_apps:hello"], env=apps)
     try:
-        assert line_from(server) == b"hello 127.0.0.1 -\n"
+        assert talk_from(server) == b"hello 127.0.0.1 -\n"
         server.wait_log("127.0.0.1 exitcode 0")
     finally:
         code, log = server.stop()
@@ -106,7 +103,7 @@ def test_an_exception_ends_that_connection_only(mode, apps, target, logged):
     server = serve(mode, ["-v2"], prog("tcp-env") + ["-H", "python:inproc_apps:" + target], env=apps)
     try:
         for _ in range(2):
-            assert line_from(server) == b""
+            assert talk_from(server) == b""
         server.wait_log("exitcode 1", count=2)
     finally:
         code, log = server.stop()
@@ -170,10 +167,10 @@ def test_plugin_init_at_start_and_on_sighup(apps, tmp_path):
     init_log = tmp_path / "init.log"
     try:
         assert init_log.read_text() == "reload=False cwd=%s\n" % (tmp_path / "plugin-dir")
-        assert line_from(server) == b"hello 127.0.0.1 -\n"
+        assert talk_from(server) == b"hello 127.0.0.1 -\n"
         server.proc.send_signal(signal.SIGHUP)
         assert wait_for(lambda: init_log.read_text().count("reload=True") == 1, 15)
-        assert line_from(server) == b"hello 127.0.0.1 -\n"  # still serving, in its own cwd
+        assert talk_from(server) == b"hello 127.0.0.1 -\n"  # still serving, in its own cwd
     finally:
         code, _ = server.stop()
     assert code == 0
@@ -237,8 +234,8 @@ def test_tcpserver_front_end_serves_a_target(apps, tmp_path):
     server = Served(prog("tcpserver") + ["-1", "-v", "-HRl0", "-x", str(cdb), "127.0.0.1", "0",
                                          "python:inproc_apps:ahello"], env=apps)
     try:
-        assert line_from(server) == b"ahello 127.0.0.1 from tcprules\n"
-        assert line_from(server, "127.0.0.2") == b""
+        assert talk_from(server) == b"ahello 127.0.0.1 from tcprules\n"
+        assert talk_from(server, "127.0.0.2") == b""
         server.wait_log("tcpserver: end - status 0")
     finally:
         code, log = server.stop()
@@ -270,7 +267,7 @@ def test_counters_count_in_process_connections(apps, tmp_path):
     server = serve([], ["-v2", "-M", str(metrics)], ["python:inproc_apps:hello"], env=apps)
     try:
         for _ in range(3):
-            assert line_from(server) == b"hello 127.0.0.1 -\n"
+            assert talk_from(server) == b"hello 127.0.0.1 -\n"
         server.wait_log("exitcode 0", count=3)
     finally:
         code, _ = server.stop()

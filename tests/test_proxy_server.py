@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from netchain import proxyproto
-from servers import prog, serve, wait_for
+from servers import prog, read_to_eof, serve, wait_for
 
 SHOW = ["sh", "-c", 'echo "$TCPREMOTEIP $TCPREMOTEPORT $TCPLOCALIP $TCPLOCALPORT '
         '${PROXYREMOTEIP-none} ${TCPREMOTEHOST-unset} ${SSL_TLS_SNI_SERVERNAME-nosni}"; head -c 5']
@@ -71,12 +71,7 @@ def _feed(data, tail=b"", versions=(1, 2), timeout=2.0):
         except (proxyproto.Invalid, TimeoutError) as exc:
             found = exc
         right.settimeout(2)
-        rest = b""
-        while True:
-            chunk = right.recv(4096)
-            if not chunk:
-                return found, rest
-            rest += chunk
+        return found, read_to_eof(right)
 
 
 @pytest.mark.parametrize("data,expected", GOOD)

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from conftest import need, run, run_ref
-from servers import Served, prog
+from servers import Served, prog, read_to_eof
 
 SHOW = ["sh", "-c", 'echo "$PROTO $TCPLOCALIP $TCPLOCALPORT=L ${TCPLOCALHOST-unset} $TCPREMOTEIP '
         '$TCPREMOTEPORT=R ${TCPREMOTEHOST-unset} ${TCPREMOTEINFO-unset} ${X-unset}"; exit 3']
@@ -23,12 +23,7 @@ def normalise(text, port):
 def exchange(server, source):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5,
                                   source_address=(source, 0)) as sock:
-        out = b""
-        while True:
-            chunk = sock.recv(1000)
-            if not chunk:
-                break
-            out += chunk
+        out = read_to_eof(sock)
         client_port = sock.getsockname()[1]
     return out.replace(b"%d=R" % client_port, b"CPORT").replace(b"%d=L" % server.port, b"PORT")
 

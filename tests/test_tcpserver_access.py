@@ -7,7 +7,7 @@ import pytest
 
 from conftest import run
 from fakes import FakeDNS
-from servers import prog, serve, talk_from, wait_for
+from servers import prog, read_to_eof, serve, talk_from, wait_for
 from netchain.rules import cdbfile, tree as ruletree
 from netchain.rules.record import DENY, Rule, encode
 
@@ -410,12 +410,7 @@ def test_a_deferred_lookup_greets_once(tmp_path):
         with server.connect(timeout=30) as sock:
             assert sock.recv(7) == b"banner\n"
             holder.execute("ROLLBACK")  # well within the worker's 2 s wait
-            data = b""
-            while True:
-                chunk = sock.recv(100)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_to_eof(sock)
         assert data == b"one unset 127.0.0.1\n"
     finally:
         holder.close()
