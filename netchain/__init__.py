@@ -33,6 +33,8 @@ TABLE = (
     Program("connlimit", "connlimit", True),
     Program("tcpserver-rules", "tcpserver_rules", True),
     Program("rblsmtpd", "rblsmtpd", True),
+    Program("tlsd", "tlsd", False),
+    Program("tlsc", "tlsc", False),
     Program("tcpserver", "tcpserver", False),
     Program("tcpclient", "tcpclient", False),
     Program("addcr", "addcr", False),

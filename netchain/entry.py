@@ -106,3 +106,11 @@ def accessrules_sql_from_fs():
 
 def accessrules_fs_from_sql():
     launch("accessrules_fs_from_sql")
+
+
+def tlsd():
+    launch("tlsd")
+
+
+def tlsc():
+    launch("tlsc")

@@ -7,6 +7,9 @@ on stderr and an exit code.  Nothing below calls sys.exit.
 OK = 0
 DENIED = 1
 IDENT_ERROR = 2
+TLS_CONFIG = 96     # tlsd/tlsc: a bad key, certificate or TLS setting
+TLS_ENGINE = 97     # tlsd/tlsc: the TLS library could not be set up
+TLS_FAILED = 98     # tlsd/tlsc: the handshake or the session failed, or -K passed
 TIMEOUT = 99
 PERMANENT = 100
 BUG = 101
@@ -56,3 +59,15 @@ class Denied(NetchainError):
 
     code = DENIED
 
+
+
+class TlsConfigError(NetchainError):
+    """A missing, unreadable or malformed key, certificate or CA (exit 96)."""
+
+    code = TLS_CONFIG
+
+
+class TlsFailure(NetchainError):
+    """A failed handshake or TLS session, or -K passed (exit 98)."""
+
+    code = TLS_FAILED
