@@ -87,7 +87,16 @@ def build(prog, enabled, log):
             raise errors.UsageError("%s: no program to run" % name)
         stages.append((module, config))
         rest = after
+    tls = None
+    if enabled and chain.netchain_program(rest)[0] == "tlsd":  # the daemon does tlsd's work
+        from . import tlsd, tlsfused
+
+        tls_config, rest = tlsd.parse(["tlsd"] + rest[chain.netchain_program(rest)[1]:])
+        if not rest:
+            raise errors.UsageError("tlsd: no program to run")
+        tls = tlsfused.TlsServing(tls_config, log)
     pipeline = Pipeline(stages, rest, log)
+    pipeline.tls = tls
     if inproc.is_target(rest) and (enabled or not stages):
         # imported now, before a privilege drop; a bad target is exit 100 at start
         pipeline.inproc = inproc.Target(rest)
@@ -113,6 +122,7 @@ class Pipeline:
         self.mailbox = mailbox.Mailbox(log)  # lookups, deferred stages, in-process programs end here
         self.pool = Workers()  # threads are made only when work is handed over
         self.inproc = None  # an inproc.Target when final_argv is python:...
+        self.tls = None     # a tlsfused.TlsServing when the chain ends in tlsd
 
     def close(self):
         """Release the wake-up pair (the daemon leaves it to its exit)."""

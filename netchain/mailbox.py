@@ -26,7 +26,7 @@ class Mailbox:
         except OSError:
             pass  # the reader drains everything on its next wake-up anyway
 
-    def drain(self):
+    def drain(self, _events=None):
         """In the loop thread: run every posted callback; a failure in one
         does not leave the others waiting."""
         try:

@@ -18,7 +18,7 @@ import socket
 import time
 
 from . import conn, counters, errors, fuse, inproc, listener, perip, serverlog, spawn
-from . import daemonconfig
+from . import daemonsignals
 from .daemonconfig import Config
 
 PROG = "tcpserverd"
@@ -29,7 +29,7 @@ HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT
 EMFILE_PAUSE = 1.0
 
 
-class Server:
+class Server(daemonsignals.SignalsMixin):
     """Accept, spawn, reap, log; one selector loop, signals through it."""
 
     def __init__(self, listeners, config, pipeline, log, plugins):
@@ -54,9 +54,13 @@ class Server:
         self.selector.register(pipeline.mailbox.wake_r, selectors.EVENT_READ, pipeline.mailbox.drain)
         self.base_env = conn.base_environment()
         self.child_exited = False
+        self.tls = pipeline.tls  # tlsd's work, done here (netchain/tlsfused.py)
+        if self.tls:
+            self.tls.attach(self.selector, self._run_program, self._refused)
 
     def open_count(self):
-        return len(self.children) + self.pending + (len(self.inproc.live) if self.inproc else 0)
+        return (len(self.children) + self.pending + (len(self.inproc.live) if self.inproc else 0)
+                + (self.tls.count() if self.tls else 0))
 
     def _set_accepting(self, wanted):
         if wanted and not self.accepting:
@@ -83,11 +87,10 @@ class Server:
         self.log.starting()
         self._update_accepting()
         while not self.stopping:
-            timeout = 1.0 if self.resume_at is None else max(0.0, self.resume_at - time.monotonic())
-            events = self.selector.select(timeout)
-            for key, _ in events:
+            events = self.selector.select(self._timeout())
+            for key, mask in events:
                 try:
-                    key.data()
+                    key.data(mask)
                 except Exception as exc:  # a bug met by one connection must not end the daemon
                     self.log.warn("internal error (bug), going on: %r" % (exc,))
             if self.child_exited or not events:
@@ -98,6 +101,8 @@ class Server:
                 self.resume_at = None
             if self.inproc and self.config.cut_after:
                 self.inproc.cut_overdue(time.monotonic())
+            if self.tls:
+                self.tls.cut_overdue(time.monotonic())
             self._update_accepting()
             self.counters.write(self.open_count())
         self._reap()  # children already gone get their end lines
@@ -105,7 +110,14 @@ class Server:
         self.log.exiting()
         return 0
 
-    def _on_signal(self):
+    def _timeout(self):
+        """Seconds until the next thing due: a pause's end, a TLS deadline;
+        at most 1 s (a wake-up byte may be lost, a child never)."""
+        due = [when for when in (self.resume_at, self.tls and self.tls.next_deadline())
+               if when is not None]
+        return max(0.0, min([1.0] + [when - time.monotonic() for when in due]))
+
+    def _on_signal(self, _events=None):
         try:
             data = self.wake_r.recv(4096)
         except BlockingIOError:
@@ -113,48 +125,7 @@ class Server:
         for signum in data:
             self._handle_signal(signum)
 
-    def _handle_signal(self, signum):
-        if signum == signal.SIGCHLD:
-            self.child_exited = True  # reaped once after this round of events
-        elif signum in (signal.SIGTERM, signal.SIGINT):
-            self.stopping = True
-        elif signum == signal.SIGHUP:  # the front end's (indimail's) SIGHUP only reloads
-            if self.config.style != "ucspi":
-                self._kill_children(signal.SIGTERM)
-            self.plugins.initialise(True, self.log)
-            self._reload_limit()
-        elif signum == signal.SIGUSR1:  # indimail's: the live connections (its default would kill us)
-            self._show_table(True)
-        elif signum == signal.SIGQUIT:
-            self._kill_children(signal.SIGTERM)
-            self.stopping = True
-        elif signum == signal.SIGABRT:
-            self._kill_children(signal.SIGKILL)
-            self.stopping = True
-
-    def _reload_limit(self):
-        """-c FILE read again (a bad file keeps the old limit; lowering it ends nobody)."""
-        if self.config.maxconn_file is None:
-            return
-        try:
-            limit = daemonconfig.read_limit(self.config.maxconn_file)
-        except errors.NetchainError as exc:
-            self.log.warn("sighup: keeping the limit %d: %s" % (self.config.maxconn, exc))
-            return
-        self.config.maxconn = self.log.maxconn = self.counters.limit = limit
-        if self.config.localmax_is_maxconn:
-            self.config.localmax = self.log.localmax = self.per_ip.limit = limit
-        self.log.info("sighup: %d/%d" % (self.open_count(), limit))
-
-    def _kill_children(self, signum):
-        for pid in list(self.children):
-            for sig in (signum, signal.SIGCONT):
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-
-    def _on_accept(self, listening):
+    def _on_accept(self, listening, _events=None):
         while self.accepting and self.open_count() < self.config.maxconn:
             try:
                 # _accept() is socket.accept() without the socket object
@@ -206,28 +177,40 @@ class Server:
                             env, self._finish)
 
     def _finish(self, accepted, env, outcome):
-        """Called by the pipeline: spawn outcome.argv, or drop the connection."""
+        """Called by the pipeline: spawn outcome.argv (after a TLS handshake
+        with tlsd fused), or drop the connection."""
         self.pending -= 1
-        if self.inproc and inproc.is_target(outcome.argv):  # never a rule's exec: that is sh -c
-            self.inproc.start(accepted.fd, accepted.family, env, accepted.slot, self._inproc_ended,
-                              lambda: self._spawned("-", accepted, outcome))
+        if self.tls and outcome.argv is not None:
+            self.tls.start(accepted, env, outcome)  # the program runs once the handshake is done
             return
+        if self._run_program(accepted, env, outcome, accepted.fd) != "-":
+            os.close(accepted.fd)  # the program has its copy; an in-process one takes this one
+
+    def _run_program(self, accepted, env, outcome, fd):
+        """Run outcome.argv on fd; its pid, None if not run, or '-' for an
+        in-process program (which takes fd over)."""
+        if self.inproc and inproc.is_target(outcome.argv):  # never a rule's exec: that is sh -c
+            self.inproc.start(fd, accepted.family, env, accepted.slot, self._inproc_ended,
+                              lambda: self._spawned("-", accepted, outcome))
+            return "-"
         pid = None
         if outcome.argv is not None:
             try:
-                pid = spawn.spawn(outcome.argv, env, accepted.fd, self.reset_signals)
+                pid = spawn.spawn(outcome.argv, env, fd, self.reset_signals)
             except OSError as exc:
                 outcome = fuse.Outcome(None, outcome.lines, errors.TEMPORARY,
                                        spawn_error=(outcome.argv[0], exc))
-        os.close(accepted.fd)
         if pid is None:
-            self._release(accepted.slot)
-            self.counters.refusal(outcome.stage, outcome.spawn_error is not None)
-            self.log.stage_refused(accepted.remote_ip, accepted.remote_port, outcome,
-                                   self.open_count())
-            return
+            self._refused(accepted, outcome)
+            return None
         self.children[pid] = accepted.slot
         self._spawned(pid, accepted, outcome)
+        return pid
+
+    def _refused(self, accepted, outcome):
+        self._release(accepted.slot)
+        self.counters.refusal(outcome.stage, outcome.spawn_error is not None)
+        self.log.stage_refused(accepted.remote_ip, accepted.remote_port, outcome, self.open_count())
 
     def _spawned(self, pid, accepted, outcome):
         self.log.spawned(pid, accepted.remote_ip, accepted.remote_port, accepted.count + 1,
@@ -261,6 +244,8 @@ class Server:
             slot = self.children.pop(pid, None)
             if slot is None:
                 continue
+            if self.tls:
+                self.tls.program_ended(pid)
             self._release(slot)
             self.log.ended(pid, slot.ip, status, self.open_count())
             self.counters.end(spawn.describe_status(status))

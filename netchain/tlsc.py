@@ -8,12 +8,12 @@ on fd 6 (read) and fd 7 (write), or -6/-7; the certificate chain is
 verified against CAFILE or CADIR (one of them is required), and with -k
 the server's name too, which is also sent as SNI.  prog then reads
 plaintext on fd 6 and writes on fd 7, with the SSL_* variables set.  The
-relay is tlsd's, on the client side.
+relay is tlsd's (netchain/tlsrun.py), on the client side.
 """
 
 import os
 
-from . import errors, logline, options, tlsconf, tlsd
+from . import errors, logline, options, tlsconf, tlsrun
 
 PROG = "tlsc"
 USAGE = ("tlsc [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -Z | -z ] [ -v verbosity ] [ -K timeout ]"
@@ -23,7 +23,7 @@ PROGRAM_FDS = (6, 7)
 
 def parse(argv):
     opts, rest = options.parse(argv, "SsJjYyZzv:K:k:6:7:")
-    config = tlsd.Config(opts, server_side=False, net_fds=PROGRAM_FDS)
+    config = tlsrun.Config(opts, server_side=False, net_fds=PROGRAM_FDS)
     chosen = [flag for flag, _ in opts if flag in ("-Y", "-y")]
     config.send_certificate = bool(chosen) and chosen[-1] == "-y"
     return config, rest
@@ -46,5 +46,5 @@ def main(argv):
     context = tlsconf.make_context(sources, config.policy,
                                    lambda text: logline.write("%s: warning: %s" % (PROG, text)))
     config.program_fds = PROGRAM_FDS
-    program_end = tlsd.start(PROG, config, env, context)
-    return tlsd.run_program(PROG, config, rest, env, program_end)
+    program_end = tlsrun.start(PROG, config, env, context)
+    return tlsrun.run_program(PROG, config, rest, env, program_end)

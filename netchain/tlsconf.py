@@ -149,7 +149,7 @@ def _base_context(sources, policy):
         _load("CAFILE", sources.cafile, lambda: context.load_verify_locations(sources.cafile))
     if sources.cadir:
         for path in ca_directory_files(sources.cadir):
-            _load("CA file", path, lambda: context.load_verify_locations(cadata=_read_text(path)))
+            _load("CA file", path, lambda path=path: context.load_verify_locations(cadata=_read_text(path)))
     if sources.crlfile:
         _load("CLIENTCRL", sources.crlfile,
               lambda: context.load_verify_locations(sources.crlfile))

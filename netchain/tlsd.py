@@ -13,145 +13,17 @@ netchain/tlsfused.py) with the same Relay.
 """
 
 import os
-import socket
-import time
 
-from . import chain, errors, logline, options, privs, tlsconf, tlsrelay
+from . import errors, logline, options, tlsconf, tlsrun
 
 PROG = "tlsd"
 USAGE = ("tlsd [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -Z | -z ] [ -v verbosity ]"
          " [ -K timeout ] [ -k snilevel ] prog...")
 
 
-class Config:
-    """The options: the TLS policy and what the relay and the log do."""
-
-    def __init__(self, opts, server_side=True, net_fds=(0, 1)):
-        verify, sni_level, strict, self.servername = tlsconf.NO_CERTIFICATE, 0, False, None
-        self.close_notify, self.keep_env, self.verbosity, self.timeout = False, False, 1, None
-        self.net_fds = net_fds  # where the client (tlsd) or the server (tlsc) is
-        for flag, value in opts:
-            if flag in ("-S", "-s"):
-                self.close_notify = flag == "-S"
-            elif flag in ("-J", "-j"):
-                strict = flag == "-J"
-            elif flag in ("-Y", "-y"):
-                verify = tlsconf.ASK_CERTIFICATE if flag == "-Y" else tlsconf.REQUIRE_CERTIFICATE
-            elif flag in ("-Z", "-z"):
-                self.keep_env = flag == "-Z"
-            elif flag == "-v":
-                self.verbosity = options.number(value, "-v")
-            elif flag == "-K":
-                milliseconds = options.number(value, "-K")
-                self.timeout = milliseconds / 1000 if milliseconds else None
-            elif flag == "-k" and server_side:
-                sni_level = options.number(value, "-k", 0, 2)
-            elif flag == "-k":
-                self.servername = value
-            elif flag in ("-6", "-7"):
-                fds = list(self.net_fds)
-                fds[flag == "-7"] = options.number(value, flag)
-                self.net_fds = tuple(fds)
-        self.policy = tlsconf.Policy(server_side, verify, sni_level, strict, self.servername)
-
-    def deadline(self):
-        return None if self.timeout is None else time.monotonic() + self.timeout
-
-
 def parse(argv):
     opts, rest = options.parse(argv, "SsJjYyZzv:K:k:")
-    return Config(opts), rest
-
-
-def handshake_failed(prog, verbosity, env, reason):
-    """The one line for a failed handshake (-v2): the client and why."""
-    if verbosity >= 2:
-        logline.write("%s: warning: handshake failed for %s port %s: %s"
-                      % (prog, env.get("TCPREMOTEIP", "?"), env.get("TCPREMOTEPORT", "?"), reason))
-
-
-def relay_ids(env):
-    """TLS_UID/TLS_GID: what the relay runs as when started as root."""
-    if os.getuid() != 0:
-        return None, None
-    uid, gid, _ = privs.parse_ids(env.get("TLS_UID"), env.get("TLS_GID"), None, False)
-    return uid, gid
-
-
-def start(prog, config, env, context):
-    """Fork the relay; once its handshake is complete, return the
-    socket the program is to run on, with env holding the SSL_*
-    variables.  Exits (through the runner) with the relay's code when
-    the handshake fails."""
-    uid, gid = relay_ids(env)
-    notify_r, notify_w = os.pipe()
-    program_end, relay_end = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        os.close(notify_r)
-        program_end.close()
-        os._exit(_relay(prog, config, env, context, (uid, gid), notify_w, relay_end))
-    os.close(notify_w)
-    relay_end.close()
-    with os.fdopen(notify_r, "rb") as notice:
-        told = notice.read()
-    if not told:
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        raise errors.NetchainError("", code if code > 0 else errors.TEMPORARY)
-    for item in told.split(b"\0"):
-        if item:
-            name, _, value = item.decode("utf-8", "surrogateescape").partition("=")
-            env[name] = value
-    return program_end
-
-
-def _relay(prog, config, env, context, ids, notify_w, relay_end):
-    """The relay process: drop to TLS_UID/TLS_GID, handshake, tell the
-    program's process, copy until both ways are done.  Its exit code."""
-    net_in, net_out = config.net_fds
-    try:
-        if ids != (None, None):
-            privs.drop(ids[0], ids[1], None)
-        for fd in (net_in, net_out, relay_end.fileno()):
-            os.set_blocking(fd, False)
-        relay = tlsrelay.Relay(context, net_in, net_out, relay_end.fileno(), relay_end.fileno(),
-                               server_side=config.policy.server_side,
-                               servername=config.servername, close_notify=config.close_notify)
-        tlsrelay.run(relay, config.deadline(), until_handshaken=True)
-        told = b"".join(("%s=%s\0" % item).encode("utf-8", "surrogateescape")
-                        for item in relay.environment().items())
-        os.write(notify_w, told or b"\0")
-        os.close(notify_w)
-        tlsrelay.run(relay)
-        return errors.OK
-    except (tlsrelay.Broken, TimeoutError) as exc:
-        handshake_failed(prog, config.verbosity, env, exc)
-        return errors.TLS_FAILED
-    except errors.NetchainError as exc:
-        logline.write("%s: fatal: %s" % (prog, exc))
-        return exc.code
-    except OSError as exc:
-        if config.verbosity >= 1:
-            logline.write("%s: fatal: relay: %s" % (prog, exc.strerror))
-        return errors.TEMPORARY
-
-
-def run_program(prog, config, rest, env, program_end):
-    """exec rest (or run a python: target here) on program_end."""
-    if not config.keep_env:
-        tlsconf.strip_environment(env)
-    for fd in config.program_fds:
-        os.dup2(program_end.fileno(), fd)
-    for fd in set(config.net_fds) - set(config.program_fds):
-        os.close(fd)  # the TLS side is the relay's alone
-    program_end.close()
-    if rest[0].startswith("python:"):
-        from . import inproc
-
-        return inproc.run_here(rest, env, prog)
-    chain.exec_into(rest, env)
-    return errors.OK
+    return tlsrun.Config(opts), rest
 
 
 def main(argv):
@@ -163,6 +35,6 @@ def main(argv):
     sources = tlsconf.Sources(env, config.policy)
     context = tlsconf.make_context(sources, config.policy,
                                    lambda text: logline.write("%s: warning: %s" % (PROG, text)))
-    program_end = start(PROG, config, env, context)
-    return run_program(PROG, config, rest, env, program_end)
+    program_end = tlsrun.start(PROG, config, env, context)
+    return tlsrun.run_program(PROG, config, rest, env, program_end)
 

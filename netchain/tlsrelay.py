@@ -3,19 +3,19 @@
 Relay holds an ssl.SSLObject whose ciphertext goes through two
 MemoryBIOs, so that nothing here ever blocks: the caller watches the
 descriptors Relay.wanted() names and calls Relay.ready() when one is
-ready.  tlsd and tlsc drive it with poll in their relay process (run());
+ready.  tlsd and tlsc drive it with poll in their relay process
+(netchain/tlsrun.py);
 tcpserverd drives many at once from its own selector loop.  The same
 code therefore does the handshake, the copying both ways, the half-closes
 and close_notify in exec mode and in fused mode.
 """
 
 import errno
-import hashlib
 import os
-import select
 import socket
 import ssl
-import time
+
+from . import tlsenv
 
 CHUNK = 65536
 HIGH_WATER = 4 * CHUNK  # stop reading a side while this much waits for the other
@@ -44,6 +44,7 @@ class Relay:
         self.net_eof = self.app_eof = False        # each side has said it is done sending
         self.net_closed = self.app_closed = False  # we have shut down our sending to it
         self.app_gone = False                      # the program has ended: nobody reads
+        self.eof_is_end = False  # the program's EOF means it has ended (in-process programs)
 
     def attach(self, app_in, app_out):
         """The program's descriptors, once it runs (after the handshake):
@@ -163,6 +164,7 @@ class Relay:
                 raise Broken(_reason(exc)) from None
         else:
             self.app_eof = True
+            self.app_gone = self.app_gone or self.eof_is_end
             if self.close_notify:
                 try:
                     self.tls.unwrap()
@@ -219,7 +221,7 @@ class Relay:
 
     def environment(self):
         """The SSL_* variables of the completed handshake."""
-        return session_environment(self.tls)
+        return tlsenv.session_environment(self.tls)
 
 
 def _shut_write(fd):
@@ -239,74 +241,3 @@ def _shut_write(fd):
 def _reason(exc):
     """One line for an SSLError: OpenSSL's reason, else its text."""
     return getattr(exc, "reason", None) or str(exc).splitlines()[0]
-
-
-def session_environment(tls):
-    """SSL_PROTOCOL, SSL_CIPHER, and when present SSL_TLS_SNI_SERVERNAME
-    and the peer certificate's SHA-256 and subject."""
-    env = {"SSL_PROTOCOL": tls.version() or "", "SSL_CIPHER": (tls.cipher() or ("",))[0]}
-    name = getattr(tls, "sni_name", None) if tls.server_side else tls.server_hostname
-    if name:
-        env["SSL_TLS_SNI_SERVERNAME"] = name
-    der = tls.getpeercert(binary_form=True)
-    if der:
-        env["SSL_PEER_CERT_HASH"] = "SHA256:" + hashlib.sha256(der).hexdigest()
-        subject = (tls.getpeercert() or {}).get("subject")
-        if subject:
-            env["SSL_PEER_CERT_SUBJECT"] = rfc4514(subject)
-    return env
-
-
-SHORT_NAMES = {"commonName": "CN", "countryName": "C", "localityName": "L",
-               "stateOrProvinceName": "ST", "organizationName": "O",
-               "organizationalUnitName": "OU", "domainComponent": "DC", "userId": "UID",
-               "streetAddress": "STREET"}
-
-
-def rfc4514(subject):
-    """A subject as ssl gives it (RDNs, most significant first) in RFC 4514
-    text (least significant first, special characters escaped)."""
-    return ",".join("+".join("%s=%s" % (SHORT_NAMES.get(kind, kind), _escape(value))
-                             for kind, value in rdn) for rdn in reversed(subject))
-
-
-def _escape(value):
-    out = "".join("\\" + char if char in ',+"\\<>;=' else ("\\00" if char == "\0" else char)
-                  for char in value)
-    if out.startswith((" ", "#")):
-        out = "\\" + out
-    if out.endswith(" ") and not out.endswith("\\ "):
-        out = out[:-1] + "\\ "
-    return out
-
-
-def run(relay, deadline=None, until_handshaken=False):
-    """Drive relay with poll until it is done, or only until the handshake
-    is complete.  deadline (a time.monotonic() value) bounds the
-    handshake.  Broken or TimeoutError if it fails; POLLHUP on the
-    program's side means the program has ended."""
-    if not relay.handshaken:
-        relay.handshake()  # a client speaks first; a server may have to
-    while not (relay.handshaken if until_handshaken else relay.done()):
-        wanted = relay.wanted()
-        if not wanted:
-            return
-        masks = {}
-        for fd, event in wanted:
-            masks[fd] = masks.get(fd, 0) | (select.POLLIN if event == READ else select.POLLOUT)
-        poller = select.poll()
-        for fd, mask in masks.items():
-            poller.register(fd, mask)
-        timeout = None
-        if not relay.handshaken and deadline is not None:
-            timeout = max(0, int((deadline - time.monotonic()) * 1000) + 1)
-        events = poller.poll(timeout)
-        if not events:
-            raise TimeoutError("no TLS handshake within the deadline")
-        for fd, mask in events:
-            if mask & select.POLLHUP and fd in (relay.app_in, relay.app_out):
-                relay.app_gone = True
-            for event, bits in ((READ, select.POLLIN | select.POLLHUP | select.POLLERR),
-                                (WRITE, select.POLLOUT | select.POLLERR)):
-                if mask & bits and (fd, event) in wanted:
-                    relay.ready(fd, event)

@@ -1,0 +1,193 @@
+"""tlsd fused into tcpserverd: handshakes and relays in the daemon's loop.
+
+When the chain ends in 'tlsd [options] prog', tcpserverd does tlsd's
+work itself for every connection the stages let through: the handshake
+on the accepted socket with tlsrelay.Relay (memory BIOs, never blocking
+the loop; a client that stalls costs its slot until -K), then the
+program on a socketpair, then the copying both ways, all in the loop.  A
+failed handshake costs no process.  The contexts are made once (before
+a privilege drop) and again only when a key or certificate file changes
+identity, so a renewed certificate applies to the next connection.
+"""
+
+import os
+import selectors
+import socket
+import time
+
+from . import errors, logline, tlsconf, tlsrelay, tlsrun
+
+LINGER = 60.0  # seconds a relay may go on flushing to a client once its program has ended
+
+
+class Connection:
+    """One TLS connection: the accepted one, its relay, and (after the
+    handshake) the program's pid and the relay's end of the socketpair."""
+
+    def __init__(self, accepted, env, outcome, relay, deadline):
+        self.accepted, self.env, self.outcome, self.relay = accepted, env, outcome, relay
+        self.deadline = deadline
+        self.pid = self.app_fd = None
+        self.registered = {}  # fd -> selector event mask
+
+
+class TlsServing:
+    """The daemon's TLS side.  start() takes a connection the stages let
+    through; the daemon's callbacks spawn the program (run(accepted, env,
+    outcome, fd) -> pid or None) and account for a refused one
+    (refused(accepted, outcome))."""
+
+    def __init__(self, config, log):
+        self.config, self.log = config, log
+        self.contexts = tlsconf.Contexts(config.policy, self._warn)
+        self.handshaking, self.relaying, self.lingering = set(), {}, set()
+        self.selector = self.run_program = self.refused = None
+        if _names_certificate(os.environ):  # checked and loaded now, before a privilege drop
+            self.contexts.context_for(dict(os.environ))
+
+    def attach(self, selector, run_program, refused):
+        self.selector, self.run_program, self.refused = selector, run_program, refused
+
+    def count(self):
+        """Connections still in their handshake (they hold a slot)."""
+        return len(self.handshaking)
+
+    def _warn(self, text):
+        if self.config.verbosity >= 1:
+            logline.write("%s: warning: %s" % (tlsrun.PROG, text))
+
+    def start(self, accepted, env, outcome):
+        try:
+            context = self.contexts.context_for(env)
+        except errors.NetchainError as exc:  # never serve without TLS: refuse, say why
+            self._warn("refusing %s port %s: %s" % (accepted.remote_ip, accepted.remote_port, exc))
+            self.refused(accepted, _refusal(outcome, exc.code))
+            os.close(accepted.fd)
+            return
+        os.set_blocking(accepted.fd, False)
+        relay = tlsrelay.Relay(context, accepted.fd, accepted.fd,
+                               close_notify=self.config.close_notify)
+        conn = Connection(accepted, env, outcome, relay, self.config.deadline())
+        self.handshaking.add(conn)
+        self._update(conn)
+
+    def _on_event(self, conn, fd, mask):
+        relay = conn.relay
+        try:
+            for event, bit in ((tlsrelay.READ, selectors.EVENT_READ),
+                               (tlsrelay.WRITE, selectors.EVENT_WRITE)):
+                if mask & bit and (fd, event) in relay.wanted():
+                    relay.ready(fd, event)
+        except (tlsrelay.Broken, OSError) as exc:
+            self._failed(conn, getattr(exc, "strerror", None) or str(exc))
+            return
+        if conn in self.handshaking and relay.handshaken:
+            self._handshaken(conn)
+        self._update(conn)
+
+    def _handshaken(self, conn):
+        self.handshaking.discard(conn)
+        env = conn.env
+        env.update(conn.relay.environment())
+        if not self.config.keep_env:
+            tlsconf.strip_environment(env)
+        program_end, relay_end = socket.socketpair()
+        conn.app_fd = relay_end.detach()
+        os.set_blocking(conn.app_fd, False)
+        program_fd = program_end.detach()
+        conn.pid = self.run_program(conn.accepted, env, conn.outcome, program_fd)
+        if conn.pid != "-":  # an in-process program takes its end over
+            os.close(program_fd)
+        if conn.pid is None:  # could not start: the daemon has logged and released it
+            conn.relay.app_gone = True
+            self._close(conn)
+            return
+        if conn.pid == "-":
+            conn.relay.eof_is_end = True  # the function closes its socket when it returns
+        else:
+            self.relaying[conn.pid] = conn
+        try:
+            conn.relay.attach(conn.app_fd, conn.app_fd)
+        except (tlsrelay.Broken, OSError) as exc:
+            self._failed(conn, str(exc))
+
+    def program_ended(self, pid):
+        """The daemon reaped pid: its relay flushes what is left, then ends."""
+        conn = self.relaying.pop(pid, None)
+        if conn is not None and conn.relay is not None:
+            conn.relay.app_gone = True
+            conn.deadline = time.monotonic() + LINGER
+            self.lingering.add(conn)
+            self._update(conn)
+
+    def _update(self, conn):
+        """Watch what the relay waits for; close it when it is done."""
+        if conn.relay.done():
+            self._close(conn)
+            return
+        wanted = {}
+        for fd, event in conn.relay.wanted():
+            bit = selectors.EVENT_READ if event == tlsrelay.READ else selectors.EVENT_WRITE
+            wanted[fd] = wanted.get(fd, 0) | bit
+        for fd in set(conn.registered) | set(wanted):
+            old, new = conn.registered.get(fd), wanted.get(fd)
+            if old == new:
+                continue
+            if new is None:
+                self.selector.unregister(fd)
+                del conn.registered[fd]
+                continue
+            handler = lambda mask, fd=fd: self._on_event(conn, fd, mask)  # noqa: E731
+            if old is None:
+                self.selector.register(fd, new, handler)
+            else:
+                self.selector.modify(fd, new, handler)
+            conn.registered[fd] = new
+
+    def _failed(self, conn, reason):
+        accepted = conn.accepted
+        tlsrun.handshake_failed(tlsrun.PROG, self.config.verbosity,
+                              {"TCPREMOTEIP": accepted.remote_ip,
+                               "TCPREMOTEPORT": accepted.remote_port}, reason)
+        if conn in self.handshaking:
+            self.handshaking.discard(conn)
+            self.refused(accepted, _refusal(conn.outcome, errors.TLS_FAILED))
+        self._close(conn)
+
+    def _close(self, conn):
+        for fd in list(conn.registered):
+            self.selector.unregister(fd)
+        conn.registered.clear()
+        for fd in (conn.accepted.fd, conn.app_fd):
+            if fd is not None:
+                os.close(fd)
+        conn.app_fd = None
+        conn.relay = None
+        if conn.pid not in (None, "-"):
+            self.relaying.pop(conn.pid, None)
+        self.handshaking.discard(conn)
+        self.lingering.discard(conn)
+
+    def cut_overdue(self, now):
+        """Handshakes past -K, and relays lingering past LINGER, end."""
+        for conn in list(self.handshaking) + list(self.lingering):
+            if conn.deadline is not None and now >= conn.deadline:
+                self._failed(conn, "no TLS handshake within %g s" % self.config.timeout
+                             if conn in self.handshaking else "client not reading")
+
+    def next_deadline(self):
+        """The earliest deadline to wake up for, or None."""
+        deadlines = [conn.deadline for conn in self.handshaking | self.lingering
+                     if conn.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+
+def _names_certificate(env):
+    return any(name == "CERTFILE" or name.startswith("CERTFILE:") for name in env)
+
+
+def _refusal(outcome, code):
+    """The Outcome of a connection tlsd refused: no program ran for it."""
+    from .fuse import Outcome
+
+    return Outcome(None, outcome.lines, code, tlsrun.PROG)
