@@ -120,12 +120,12 @@ def _load(what, path, action):
     """action() reading path; TlsConfigError naming the file if it fails."""
     try:
         action()
+    except (ssl.SSLError, ValueError) as exc:  # before OSError: SSLError is one
+        raise errors.TlsConfigError("invalid %s %s: %s"
+                                    % (what, path, getattr(exc, "reason", None) or exc)) from None
     except OSError as exc:
         raise errors.TlsConfigError("unable to read %s %s: %s"
                                     % (what, path, exc.strerror or exc)) from None
-    except (ssl.SSLError, ValueError) as exc:
-        raise errors.TlsConfigError("invalid %s %s: %s"
-                                    % (what, path, getattr(exc, "reason", None) or exc)) from None
 
 
 def _base_context(sources, policy):

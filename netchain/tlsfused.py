@@ -146,9 +146,11 @@ class TlsServing:
 
     def _failed(self, conn, reason):
         accepted = conn.accepted
+        conn.relay.send_alert()
         tlsrun.handshake_failed(tlsrun.PROG, self.config.verbosity,
                               {"TCPREMOTEIP": accepted.remote_ip,
-                               "TCPREMOTEPORT": accepted.remote_port}, reason)
+                               "TCPREMOTEPORT": accepted.remote_port}, reason,
+                              conn.relay.handshaken)
         if conn in self.handshaking:
             self.handshaking.discard(conn)
             self.refused(accepted, _refusal(conn.outcome, errors.TLS_FAILED))

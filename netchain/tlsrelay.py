@@ -217,6 +217,21 @@ class Relay:
             self.app_closed = True
             _shut_write(self.app_out)
 
+    def send_alert(self):
+        """On failure: one try at sending what OpenSSL has queued (the
+        alert that tells the client why), never waiting."""
+        self._collect_quietly()
+        if self.to_net:
+            try:
+                os.write(self.net_out, self.to_net)
+            except OSError:
+                pass
+            self.to_net.clear()
+
+    def _collect_quietly(self):
+        if self.outgoing.pending:
+            self.to_net += self.outgoing.read()
+
     # -- what the program is told -----------------------------------------
 
     def environment(self):

@@ -55,11 +55,12 @@ class Config:
         return None if self.timeout is None else time.monotonic() + self.timeout
 
 
-def handshake_failed(prog, verbosity, env, reason):
-    """The one line for a failed handshake (-v2): the client and why."""
+def handshake_failed(prog, verbosity, env, reason, handshaken=False):
+    """The one line for a failed handshake or session (-v2): the client and why."""
     if verbosity >= 2:
-        logline.write("%s: warning: handshake failed for %s port %s: %s"
-                      % (prog, env.get("TCPREMOTEIP", "?"), env.get("TCPREMOTEPORT", "?"), reason))
+        logline.write("%s: warning: %s failed for %s port %s: %s"
+                      % (prog, "session" if handshaken else "handshake",
+                         env.get("TCPREMOTEIP", "?"), env.get("TCPREMOTEPORT", "?"), reason))
 
 
 def relay_ids(env):
@@ -102,6 +103,7 @@ def _relay(prog, config, env, context, ids, notify_w, relay_end):
     """The relay process: drop to TLS_UID/TLS_GID, handshake, tell the
     program's process, copy until both ways are done.  Its exit code."""
     net_in, net_out = config.net_fds
+    relay = None
     try:
         if ids != (None, None):
             privs.drop(ids[0], ids[1], None)
@@ -118,7 +120,9 @@ def _relay(prog, config, env, context, ids, notify_w, relay_end):
         drive(relay)
         return errors.OK
     except (tlsrelay.Broken, TimeoutError) as exc:
-        handshake_failed(prog, config.verbosity, env, exc)
+        if relay is not None:
+            relay.send_alert()
+        handshake_failed(prog, config.verbosity, env, exc, relay is not None and relay.handshaken)
         return errors.TLS_FAILED
     except errors.NetchainError as exc:
         logline.write("%s: fatal: %s" % (prog, exc))
