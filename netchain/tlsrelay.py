@@ -254,5 +254,9 @@ def _shut_write(fd):
 
 
 def _reason(exc):
-    """One line for an SSLError: OpenSSL's reason, else its text."""
+    """One line for an SSLError: OpenSSL's reason (and why a certificate
+    was refused), else its text."""
+    verify = getattr(exc, "verify_message", None)
+    if verify:
+        return "certificate verify failed: %s" % verify
     return getattr(exc, "reason", None) or str(exc).splitlines()[0]
