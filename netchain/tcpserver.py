@@ -4,7 +4,9 @@
               [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program
 
 (0.88's usage line, printed as is; netchain also takes -C perip, -V as
-indimail's, and -4, -6, -I interface as Debian's ucspi-tcp-ipv6.)
+indimail's, -4, -6, -I interface as Debian's ucspi-tcp-ipv6, and
+indimail's TLS options -n certfile, -s, -i certdir, -a cafile, -L
+crlfile, -f ciphers, -M method, -N, -S timeout, -z, which add tlsd.)
 
 Binds the port itself (so that its errors read as ucspi-tcp's: 'unable to
 bind: address already used'), drops privileges, then execs
@@ -23,7 +25,11 @@ PROG = "tcpserver"
 USAGE = ("tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]"
          " [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program")
 # Debian's ucspi-tcp-ipv6 adds -4, -6 and -I interface; accepted here too.
-SPEC = "461UXpPhHrRoOdDqQvVc:C:x:B:g:u:b:l:t:I:"
+SPEC = "461UXpPhHrRoOdDqQvVc:C:x:B:g:u:b:l:t:I:n:si:a:L:f:M:NS:z"
+# indimail's TLS options (-n certfile turns TLS on); -s and -i only name the file
+TLS_FLAGS = ("-n", "-s")
+TLS_METHODS = ("SSLv23", "TLSv1_2", "TLSv1_3")
+CERTDIR = "/etc/indimail/certs"
 
 
 def program(name):
@@ -69,7 +75,9 @@ class Plan:
         for flag in ("-u", "-g"):
             if flag in values:
                 options.number(values[flag], flag, 0, options.ID_MAX)
-        self.chain = self._daemon(opts, values) + self._child(opts, values) + ["--"] + rest[2:]
+        self.tls_env = tls_environment(values, os.environ) if _last(opts, *TLS_FLAGS) else {}
+        tls = self._tls(values) if self.tls_env else []
+        self.chain = self._daemon(opts, values) + self._child(opts, values) + ["--"] + tls + rest[2:]
 
     def _daemon(self, opts, values):
         limit = values.get("-c", "40")
@@ -102,6 +110,42 @@ class Plan:
         if "-t" in values:
             child += ["-t", str(options.number(values["-t"], "-t"))]
         return child
+
+
+    def _tls(self, values):
+        """tlsd with indimail's handshake timeout (-S, default 60 s) and,
+        with a CA, an optional client certificate checked against it."""
+        seconds = options.number(values.get("-S", "60"), "-S")
+        tlsd = program("tlsd") + ["-v", str(self.verbosity), "-K", str(seconds * 1000)]
+        if "CAFILE" in self.tls_env:
+            tlsd.append("-Y")
+        return tlsd
+
+
+def tls_environment(values, environ):
+    """What indimail's TLS options tell tlsd, as its variables."""
+    certdir = values.get("-i") or environ.get("CERTDIR") or CERTDIR
+    if "-n" in values and values["-n"]:
+        certfile = values["-n"]
+    elif "-n" in values:  # -n '': TLS_CERTFILE
+        certfile = environ.get("TLS_CERTFILE") or os.path.join(certdir, "servercert.pem")
+    else:  # -s
+        certfile = os.path.join(certdir, "servercert.pem")
+    env = {"CERTFILE": certfile, "KEYFILE": certfile}  # one PEM holds both
+    for flag, name in (("-a", "CLIENTCA"), ("-L", "CLIENTCRL"), ("-f", "TLS_CIPHER_LIST")):
+        value = values.get(flag) or environ.get(name)
+        if value:
+            env["CAFILE" if flag == "-a" else name] = value
+    if "-M" in values:
+        if values["-M"] not in TLS_METHODS:
+            raise errors.UsageError("-M %s is not supported: TLS 1.2 and 1.3 only (%s)"
+                                    % (values["-M"], ", ".join(TLS_METHODS)))
+        env["TLS_METHOD"] = values["-M"]
+    if "-N" in values:
+        env["TLS_RENEGOTIATION"] = "1"
+    if "-z" in values:
+        env["TLS_PROVIDER"] = ""  # tlsd fills it in for the program
+    return env
 
 
 def translate(argv):
@@ -154,9 +198,20 @@ def bind(plan):
         raise errors.SystemFailure("unable to bind: %s" % error_str(exc.errno)) from None
 
 
+def check_tls(tls_env):
+    """The certificate and the other TLS files, read once now: a bad one
+    is the front end's exit 96 at start, naming the file."""
+    if tls_env:
+        from . import tlsconf
+
+        policy = tlsconf.Policy(True, tlsconf.ASK_CERTIFICATE if "CAFILE" in tls_env else 0)
+        tlsconf.make_context(tlsconf.Sources(tls_env, policy), policy)
+
+
 def main(argv):
     plan = Plan(argv)
     try:
+        check_tls(plan.tls_env)
         from_env, uid, gid = plan.ids
         ids = privs.parse_ids(uid, gid, None, from_env)
         sock = bind(plan)
@@ -166,6 +221,7 @@ def main(argv):
         raise
     os.dup2(sock.fileno(), 0)  # dup2 makes fd 0 inheritable
     sock.close()
+    os.environ.update(plan.tls_env)  # read by tlsd (fused: by tcpserverd, before the drop)
     daemon = chain.prepare_next(plan.chain)  # tcpserverd, loaded before the drop
     privs.drop(*ids)
     if daemon is not None:

@@ -110,7 +110,7 @@ def identity(paths):
         try:
             info = os.stat(path)
         except OSError as exc:
-            raise errors.TlsConfigError("unable to stat %s: %s" % (path, exc.strerror)) from None
+            raise errors.TlsConfigError("unable to read %s: %s" % (path, exc.strerror)) from None
         seen.append((path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
                      info.st_ctime_ns))
     return tuple(seen)

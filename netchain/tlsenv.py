@@ -45,3 +45,19 @@ def _escape(value):
     if out.endswith(" ") and not out.endswith("\\ "):
         out = out[:-1] + "\\ "
     return out
+
+
+def provider_text(env):
+    """indimail's TLS_PROVIDER (tcpserver -z): the library and the session."""
+    import ssl
+
+    return "%s, %s, cipher %s" % (ssl.OPENSSL_VERSION, env.get("SSL_PROTOCOL", ""),
+                                  env.get("SSL_CIPHER", ""))
+
+
+def apply(env, told):
+    """Add the session's variables (told) to env; fill in TLS_PROVIDER
+    when the environment has it (set empty by tcpserver -z)."""
+    env.update(told)
+    if "TLS_PROVIDER" in env:
+        env["TLS_PROVIDER"] = provider_text(env)

@@ -15,7 +15,7 @@ import selectors
 import socket
 import time
 
-from . import errors, logline, tlsconf, tlsrelay, tlsrun
+from . import errors, logline, tlsconf, tlsenv, tlsrelay, tlsrun
 
 LINGER = 60.0  # seconds a relay may go on flushing to a client once its program has ended
 
@@ -88,7 +88,7 @@ class TlsServing:
     def _handshaken(self, conn):
         self.handshaking.discard(conn)
         env = conn.env
-        env.update(conn.relay.environment())
+        tlsenv.apply(env, conn.relay.environment())
         if not self.config.keep_env:
             tlsconf.strip_environment(env)
         program_end, relay_end = socket.socketpair()

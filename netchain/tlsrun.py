@@ -15,7 +15,7 @@ import select
 import socket
 import time
 
-from . import chain, errors, logline, options, privs, tlsconf, tlsrelay
+from . import chain, errors, logline, options, privs, tlsconf, tlsenv, tlsrelay
 
 PROG = "tlsd"  # the name its lines carry, in exec and in fused mode
 
@@ -92,10 +92,12 @@ def start(prog, config, env, context):
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         raise errors.NetchainError("", code if code > 0 else errors.TEMPORARY)
+    session = {}
     for item in told.split(b"\0"):
         if item:
             name, _, value = item.decode("utf-8", "surrogateescape").partition("=")
-            env[name] = value
+            session[name] = value
+    tlsenv.apply(env, session)
     return program_end
 
 

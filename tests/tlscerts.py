@@ -87,3 +87,24 @@ class Certs:
         if certificate:
             context.load_cert_chain(self.client_cert, self.client_key)
         return context
+
+
+def revocation_list(authority, revoked, path):
+    """A CRL from authority listing the certificates in revoked (paths):
+    openssl ca with a throwaway database in the CA's directory."""
+    base = os.path.join(authority.directory, "crl-db")
+    os.makedirs(base, exist_ok=True)
+    index, config = os.path.join(base, "index.txt"), os.path.join(base, "ca.cnf")
+    open(index, "w").close()
+    with open(config, "w") as handle:
+        handle.write("[ca]\ndefault_ca = tests\n[tests]\ndatabase = %s\ncrlnumber = %s\n"
+                     "default_md = sha256\ndefault_crl_days = 2\n"
+                     % (index, os.path.join(base, "crlnumber")))
+    with open(os.path.join(base, "crlnumber"), "w") as handle:
+        handle.write("01\n")
+    for cert in revoked:
+        _openssl("ca", "-config", config, "-keyfile", authority.key, "-cert", authority.cert,
+                 "-revoke", cert, cwd=base)
+    _openssl("ca", "-config", config, "-keyfile", authority.key, "-cert", authority.cert,
+             "-gencrl", "-out", path, cwd=base)
+    return path
