@@ -65,6 +65,7 @@ class TlsServing:
             os.close(accepted.fd)
             return
         os.set_blocking(accepted.fd, False)
+        tlsrelay.no_delay(accepted.fd)
         relay = tlsrelay.Relay(context, accepted.fd, accepted.fd,
                                close_notify=self.config.close_notify)
         conn = Connection(accepted, env, outcome, relay, self.config.deadline())

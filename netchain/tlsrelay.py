@@ -239,6 +239,17 @@ class Relay:
         return tlsenv.session_environment(self.tls)
 
 
+def no_delay(fd):
+    """TCP_NODELAY on the client's socket: the relay writes whole TLS
+    flights and records at once, and Nagle would hold the next one back
+    until the client's delayed ACK (40 ms)."""
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass  # not a TCP socket (a pipe, a Unix socket): nothing to set
+
+
 def _shut_write(fd):
     """Half-close fd: the peer reads EOF, and can still send."""
     try:
