@@ -9,6 +9,7 @@ a renewed certificate renamed into place applies to the next connection
 and an unchanged one is never read again.
 """
 
+import errno
 import os
 import ssl
 import stat
@@ -98,8 +99,9 @@ def ca_directory_files(directory):
     try:
         names = sorted(os.listdir(directory))
     except OSError as exc:
-        raise errors.TlsConfigError("unable to read CADIR %s: %s" % (directory, exc.strerror)) \
-            from None
+        failure = errors.TlsConfigError("unable to read CADIR %s: %s" % (directory, exc.strerror))
+        failure.errno = exc.errno
+        raise failure from None
     return [os.path.join(directory, name) for name in names if not name.startswith(".")]
 
 
@@ -110,7 +112,9 @@ def identity(paths):
         try:
             info = os.stat(path)
         except OSError as exc:
-            raise errors.TlsConfigError("unable to read %s: %s" % (path, exc.strerror)) from None
+            failure = errors.TlsConfigError("unable to read %s: %s" % (path, exc.strerror))
+            failure.errno = exc.errno
+            raise failure from None
         seen.append((path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
                      info.st_ctime_ns))
     return tuple(seen)
@@ -219,8 +223,15 @@ class Contexts:
     def context_for(self, env):
         sources = Sources(env, self.policy)
         key = sources.key()
-        now = identity(sources.files())
         kept = self.kept.get(key)
+        try:
+            now = identity(sources.files())
+        except errors.TlsConfigError as exc:
+            # after a privilege drop the files may be out of sight: keep
+            # what was read before it; a file gone or broken is refused
+            if kept is not None and getattr(exc, "errno", None) == errno.EACCES:
+                return kept[1]
+            raise
         if kept is not None and kept[0] == now:
             return kept[1]
         context = make_context(sources, self.policy, self.warn)

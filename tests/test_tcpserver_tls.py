@@ -1,7 +1,6 @@
 """The tcpserver front end's TLS options (indimail's): -n, -s, -i, -a,
 -L, -f, -M, -N, -S, -z; they add tlsd to the chain."""
 
-import os
 import shutil
 import ssl
 

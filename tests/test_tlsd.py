@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from conftest import run
-from servers import prog, serve, wait_for
+from servers import Served, prog, serve, wait_for
 from tlscerts import Certs
 from tlstalk import client_context, old_client_hello, raw_exchange, s_client, talk
 
@@ -26,11 +26,13 @@ def certs(tmp_path_factory):
     return Certs(str(tmp_path_factory.mktemp("certs")))
 
 
-def tls_serve(mode, certs, tlsd_opts=(), env=None, daemon_opts=("-v2",), program=SHOW):
+def tls_serve(mode, certs, tlsd_opts=(), env=None, daemon_opts=("-v2",), program=SHOW, unset=()):
     full_env = certs.server_env(CAFILE=certs.ca.cert)
     full_env.update(env or {})
+    for name in unset:
+        full_env.pop(name)
     return serve(mode, list(daemon_opts), prog("tlsd") + ["-v2", *tlsd_opts] + list(program),
-                 env=full_env)
+                 env=full_env, unset=unset)
 
 
 def ctx(certs, **kw):
@@ -325,5 +327,39 @@ def test_fused_costs_no_process_for_a_failed_handshake(certs):
         raw_exchange(served.port, b"plain text\n")
         served.wait_log("refused 127.0.0.1 port ", " by tlsd exitcode 98")
         assert wait_for(lambda: "allow" not in served.log())
+    finally:
+        served.stop()
+
+
+def test_client_certificates_against_a_CA_directory(mode, certs, tmp_path):
+    cadir = tmp_path / "cas"
+    cadir.mkdir()
+    shutil.copy(certs.ca.cert, cadir / "one.pem")  # no hash links: every file is read
+    served = tls_serve(mode, certs, ["-y"], env={"CADIR": str(cadir)}, unset=("CAFILE",))
+    try:
+        good = talk(served.port, ctx(certs, certificate=(certs.client_key, certs.client_cert)))
+        assert good.env()["SSL_PEER_CERT_SUBJECT"] == "CN=client one,O=netchain tests"
+        assert "CADIR" not in good.env()
+        rogue = talk(served.port, ctx(certs, certificate=(certs.rogue_key, certs.rogue_cert)))
+        assert b"hello" not in rogue.data
+    finally:
+        served.stop()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="a privilege drop needs root")
+def test_key_read_before_the_privilege_drop(certs, tmp_path):
+    """Fused: the daemon reads the key as root, then serves as nobody from
+    what it read (the key's directory is out of nobody's sight)."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    key, cert = str(private / "key.pem"), str(private / "cert.pem")
+    shutil.copy(certs.server_key, key)
+    shutil.copy(certs.server_cert, cert)
+    argv = prog("tcpserver-bind") + ["-u", "65534", "-g", "65534", "127.0.0.1", "0"] + \
+        prog("tcpserverd") + ["-1", "-v2"] + prog("tlsd") + ["sh", "-c", "id -u"]
+    served = Served(argv, env={"KEYFILE": key, "CERTFILE": cert})
+    try:
+        for _ in range(2):
+            assert talk(served.port, ctx(certs)).data == b"65534\n"
     finally:
         served.stop()
