@@ -128,3 +128,28 @@ def sanitize(text, limit=100):
     """Network text for a log line: bytes outside 33..126 and ':' become '?'."""
     data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     return "".join(chr(b) if 33 <= b <= 126 and b != 58 else "?" for b in data[:limit])
+
+
+def no_delay(fd):
+    """TCP_NODELAY on the client's socket: the relay writes whole TLS
+    flights and records at once, and Nagle would hold the next one back
+    until the client's delayed ACK (40 ms)."""
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass  # not a TCP socket (a pipe, a Unix socket): nothing to set
+
+
+def shut_write(fd):
+    """Half-close fd: the peer reads EOF, and can still send."""
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # not a socket, or already gone: nothing to tell
+    finally:
+        sock.close()

@@ -7,7 +7,7 @@ DEFAULT_NAME = "tcpserverd"  # the head of log lines without -N
 
 class Config:
     def __init__(self, argv):
-        opts, self.prog = options.parse(argv, "1v:c:C:XL:N:M:VT:")
+        opts, self.prog = options.parse(argv, "1v:c:C:XL:N:M:VT:I:")
         flags = dict(opts)
         if not self.prog:
             raise errors.UsageError()
@@ -29,6 +29,8 @@ class Config:
         self.table = "-V" in flags  # indimail's -V: the connection table after each change
         # -T: an in-process program's connection is cut after this many seconds
         self.cut_after = options.number(flags["-T"], "-T", 1) if "-T" in flags else None
+        # -I: a connection whose client sends nothing this long is cut (the daemon relays)
+        self.idle = options.number(flags["-I"], "-I", 1) if "-I" in flags else None
 
 
 def read_limit(path):

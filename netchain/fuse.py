@@ -76,7 +76,7 @@ class Workers:
                     self.busy -= 1
 
 
-def build(prog, enabled, log):
+def build(prog, enabled, log, idle=None):
     """Parse the fusable head of prog once; return the Pipeline."""
     stages, rest = [], list(prog)
     while enabled and rest and stage_name(rest)[0] is not None:
@@ -87,16 +87,20 @@ def build(prog, enabled, log):
             raise errors.UsageError("%s: no program to run" % name)
         stages.append((module, config))
         rest = after
-    tls = None
-    if enabled and chain.netchain_program(rest)[0] == "tlsd":  # the daemon does tlsd's work
-        from . import tlsd, tlsfused
+    relays = None
+    if (enabled and chain.netchain_program(rest)[0] == "tlsd") or idle:
+        from . import fusedrelay  # the daemon relays: tlsd's work, or watching for -I
 
-        tls_config, rest = tlsd.parse(["tlsd"] + rest[chain.netchain_program(rest)[1]:])
-        if not rest:
-            raise errors.UsageError("tlsd: no program to run")
-        tls = tlsfused.TlsServing(tls_config, log)
+        tls_config = None
+        if enabled and chain.netchain_program(rest)[0] == "tlsd":
+            from . import tlsd
+
+            tls_config, rest = tlsd.parse(["tlsd"] + rest[chain.netchain_program(rest)[1]:])
+            if not rest:
+                raise errors.UsageError("tlsd: no program to run")
+        relays = fusedrelay.FusedRelays(tls_config, log, idle)
     pipeline = Pipeline(stages, rest, log)
-    pipeline.tls = tls
+    pipeline.relays = relays
     if inproc.is_target(rest) and (enabled or not stages):
         # imported now, before a privilege drop; a bad target is exit 100 at start
         pipeline.inproc = inproc.Target(rest)
@@ -122,7 +126,7 @@ class Pipeline:
         self.mailbox = mailbox.Mailbox(log)  # lookups, deferred stages, in-process programs end here
         self.pool = Workers()  # threads are made only when work is handed over
         self.inproc = None  # an inproc.Target when final_argv is python:...
-        self.tls = None     # a tlsfused.TlsServing when the chain ends in tlsd
+        self.relays = None  # fusedrelay.FusedRelays: the chain ends in tlsd, or -I
 
     def close(self):
         """Release the wake-up pair (the daemon leaves it to its exit)."""

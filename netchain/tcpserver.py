@@ -25,7 +25,7 @@ PROG = "tcpserver"
 USAGE = ("tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]"
          " [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program")
 # Debian's ucspi-tcp-ipv6 adds -4, -6 and -I interface; accepted here too.
-SPEC = "461UXpPhHrRoOdDqQvVc:C:x:B:g:u:b:l:t:I:n:si:a:L:f:M:NS:z"
+SPEC = "461UXpPhHrRoOdDqQvVc:C:x:B:g:u:b:l:t:I:n:si:a:L:f:M:NS:zT:"
 # indimail's TLS options (-n certfile turns TLS on); -s and -i only name the file
 TLS_FLAGS = ("-n", "-s")
 TLS_METHODS = ("SSLv23", "TLSv1_2", "TLSv1_3")
@@ -94,6 +94,8 @@ class Plan:
         perip = per_ip_limit(values)
         if perip is not None:
             daemon += ["-C", str(perip)]
+        if "-T" in values:  # indimail's: cut a client silent this long (the daemon relays)
+            daemon += ["-I", str(options.number(values["-T"], "-T", 1))]
         return daemon
 
     def _child(self, opts, values):

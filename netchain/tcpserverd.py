@@ -54,13 +54,13 @@ class Server(daemonsignals.SignalsMixin):
         self.selector.register(pipeline.mailbox.wake_r, selectors.EVENT_READ, pipeline.mailbox.drain)
         self.base_env = conn.base_environment()
         self.child_exited = False
-        self.tls = pipeline.tls  # tlsd's work, done here (netchain/tlsfused.py)
-        if self.tls:
-            self.tls.attach(self.selector, self._run_program, self._refused)
+        self.relays = pipeline.relays  # tlsd's work and -I, done here (netchain/fusedrelay.py)
+        if self.relays:
+            self.relays.attach(self.selector, self._run_program, self._refused)
 
     def open_count(self):
         return (len(self.children) + self.pending + (len(self.inproc.live) if self.inproc else 0)
-                + (self.tls.count() if self.tls else 0))
+                + (self.relays.count() if self.relays else 0))
 
     def _set_accepting(self, wanted):
         if wanted and not self.accepting:
@@ -101,8 +101,8 @@ class Server(daemonsignals.SignalsMixin):
                 self.resume_at = None
             if self.inproc and self.config.cut_after:
                 self.inproc.cut_overdue(time.monotonic())
-            if self.tls:
-                self.tls.cut_overdue(time.monotonic())
+            if self.relays:
+                self.relays.cut_overdue(time.monotonic())
             self._update_accepting()
             self.counters.write(self.open_count())
         self._reap()  # children already gone get their end lines
@@ -113,7 +113,7 @@ class Server(daemonsignals.SignalsMixin):
     def _timeout(self):
         """Seconds until the next thing due: a pause's end, a TLS deadline;
         at most 1 s (a wake-up byte may be lost, a child never)."""
-        due = [when for when in (self.resume_at, self.tls and self.tls.next_deadline())
+        due = [when for when in (self.resume_at, self.relays and self.relays.next_deadline())
                if when is not None]
         return max(0.0, min([1.0] + [when - time.monotonic() for when in due]))
 
@@ -180,8 +180,8 @@ class Server(daemonsignals.SignalsMixin):
         """Called by the pipeline: spawn outcome.argv (after a TLS handshake
         with tlsd fused), or drop the connection."""
         self.pending -= 1
-        if self.tls and outcome.argv is not None:
-            self.tls.start(accepted, env, outcome)  # the program runs once the handshake is done
+        if self.relays and self.relays.takes(outcome.argv):
+            self.relays.start(accepted, env, outcome)  # the program runs once the handshake is done
             return
         if self._run_program(accepted, env, outcome, accepted.fd) != "-":
             os.close(accepted.fd)  # the program has its copy; an in-process one takes this one
@@ -244,8 +244,8 @@ class Server(daemonsignals.SignalsMixin):
             slot = self.children.pop(pid, None)
             if slot is None:
                 continue
-            if self.tls:
-                self.tls.program_ended(pid)
+            if self.relays:
+                self.relays.program_ended(pid)
             self._release(slot)
             self.log.ended(pid, slot.ip, status, self.open_count())
             self.counters.end(spawn.describe_status(status))
@@ -262,7 +262,7 @@ def prepare(argv):
     config = Config(argv)
     log = serverlog.make(config.style, config.name, config.verbosity, config.maxconn,
                          config.localmax)
-    pipeline = fuse.build(config.prog, config.fuse, log)
+    pipeline = fuse.build(config.prog, config.fuse, log, config.idle)
     if pipeline.uses_dns:
         from . import dnsclient
 

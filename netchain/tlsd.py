@@ -9,7 +9,7 @@ copies between the client and a socketpair; this process waits for the
 handshake and execs prog on the socketpair with the SSL_* variables, so
 prog keeps the pid the daemon knows.  A failed handshake never runs prog.
 Behind tcpserverd, the daemon does all this in its own loop (fused mode,
-netchain/tlsfused.py) with the same Relay.
+netchain/fusedrelay.py) with the same Relay.
 """
 
 import os

@@ -12,10 +12,10 @@ and close_notify in exec mode and in fused mode.
 
 import errno
 import os
-import socket
 import ssl
+import time
 
-from . import tlsenv
+from . import conn, tlsenv
 
 CHUNK = 65536
 HIGH_WATER = 4 * CHUNK  # stop reading a side while this much waits for the other
@@ -35,8 +35,12 @@ class Relay:
     def __init__(self, context, net_in, net_out, app_in=None, app_out=None, server_side=True,
                  servername=None, close_notify=False):
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=server_side,
-                                    server_hostname=servername)
+        if context is None:  # no TLS: the daemon relays to watch the client (tcpserverd -I)
+            self.tls = Clear(self.incoming, self.outgoing)
+        else:
+            self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=server_side,
+                                        server_hostname=servername)
+        self.last_heard = time.monotonic()  # when the client last sent something
         self.net_in, self.net_out, self.app_in, self.app_out = net_in, net_out, app_in, app_out
         self.close_notify = close_notify
         self.handshaken = False
@@ -120,6 +124,7 @@ class Relay:
             data = b""
         if data:
             self.incoming.write(data)
+            self.last_heard = time.monotonic()
         else:
             self.net_eof = True
             self.incoming.write_eof()
@@ -210,17 +215,18 @@ class Relay:
     def _maybe_close_net(self):
         if self.app_eof and not self.to_net and not self.net_closed and self.handshaken:
             self.net_closed = True
-            _shut_write(self.net_out)
+            conn.shut_write(self.net_out)
 
     def _close_app(self):
         if not self.app_closed:
             self.app_closed = True
-            _shut_write(self.app_out)
+            conn.shut_write(self.app_out)
 
     def send_alert(self):
         """On failure: one try at sending what OpenSSL has queued (the
         alert that tells the client why), never waiting."""
-        self._collect_quietly()
+        if self.outgoing.pending:
+            self.to_net += self.outgoing.read()
         if self.to_net:
             try:
                 os.write(self.net_out, self.to_net)
@@ -228,40 +234,33 @@ class Relay:
                 pass
             self.to_net.clear()
 
-    def _collect_quietly(self):
-        if self.outgoing.pending:
-            self.to_net += self.outgoing.read()
-
     # -- what the program is told -----------------------------------------
 
     def environment(self):
         """The SSL_* variables of the completed handshake."""
-        return tlsenv.session_environment(self.tls)
+        return {} if isinstance(self.tls, Clear) else tlsenv.session_environment(self.tls)
 
 
-def no_delay(fd):
-    """TCP_NODELAY on the client's socket: the relay writes whole TLS
-    flights and records at once, and Nagle would hold the next one back
-    until the client's delayed ACK (40 ms)."""
-    try:
-        with socket.socket(fileno=os.dup(fd)) as sock:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:
-        pass  # not a TCP socket (a pipe, a Unix socket): nothing to set
+class Clear:
+    """No TLS: what Relay asks of an SSLObject, passing bytes as they are."""
 
+    def __init__(self, incoming, outgoing):
+        self.incoming, self.outgoing = incoming, outgoing
 
-def _shut_write(fd):
-    """Half-close fd: the peer reads EOF, and can still send."""
-    try:
-        sock = socket.socket(fileno=os.dup(fd))
-    except OSError:
-        return
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass  # not a socket, or already gone: nothing to tell
-    finally:
-        sock.close()
+    def do_handshake(self):
+        pass
+
+    def read(self, size):
+        data = self.incoming.read(size)
+        if not data and not self.incoming.eof:
+            raise ssl.SSLWantReadError()
+        return data
+
+    def write(self, data):
+        self.outgoing.write(data)
+
+    def unwrap(self):
+        pass
 
 
 def _reason(exc):

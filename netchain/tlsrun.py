@@ -15,7 +15,7 @@ import select
 import socket
 import time
 
-from . import chain, errors, logline, options, privs, tlsconf, tlsenv, tlsrelay
+from . import chain, conn, errors, logline, options, privs, tlsconf, tlsenv, tlsrelay
 
 PROG = "tlsd"  # the name its lines carry, in exec and in fused mode
 
@@ -111,7 +111,7 @@ def _relay(prog, config, env, context, ids, notify_w, relay_end):
             privs.drop(ids[0], ids[1], None)
         for fd in (net_in, net_out, relay_end.fileno()):
             os.set_blocking(fd, False)
-        tlsrelay.no_delay(net_out)
+        conn.no_delay(net_out)
         relay = tlsrelay.Relay(context, net_in, net_out, relay_end.fileno(), relay_end.fileno(),
                                server_side=config.policy.server_side,
                                servername=config.servername, close_notify=config.close_notify)

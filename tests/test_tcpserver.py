@@ -282,3 +282,17 @@ def test_a_bad_limit_file_stops_the_start(tmp_path, content, code, message):
     result = run("tcpserver", "-c", str(limit), "127.0.0.1", "0", "true")
     assert result.returncode == code
     assert result.stderr.startswith(message)
+
+
+def test_T_cuts_an_idle_client():
+    """indimail's -T n: a client that sends nothing for n seconds is cut."""
+    server = Served(prog("tcpserver") + ["-1", "-v", "-T", "1", "-HRl0", "127.0.0.1", "0", "cat"])
+    try:
+        with server.connect(timeout=30) as sock:
+            sock.sendall(b"x")
+            assert sock.recv(10) == b"x"
+            assert sock.recv(10) == b""
+        server.wait_log("tcpserver: warning: idle timeout: closing connection from 127.0.0.1 port ",
+                        "tcpserver: end ")
+    finally:
+        server.stop()

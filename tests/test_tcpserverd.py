@@ -445,3 +445,49 @@ def test_dnspython_is_loaded_before_the_drop_only_when_a_stage_looks_names_up(ch
     result = subprocess.run([sys.executable, "-c", code] + chain, capture_output=True, timeout=60,
                             env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.stdout == (b"True\n" if loaded else b"False\n"), result.stderr
+
+
+def test_idle_client_is_cut_after_I_seconds(mode):
+    """-I 1: the daemon relays; a client silent for a second is cut (never
+    before a second has passed since it last sent), the program sees EOF."""
+    served = serve(mode, ["-v2", "-I", "1"], ["sh", "-c", "cat; echo program saw eof >&2"])
+    try:
+        with served.connect(timeout=30) as sock:
+            sock.sendall(b"ping\n")
+            assert sock.recv(100) == b"ping\n"
+            last_sent = time.monotonic()
+            assert sock.recv(100) == b""  # cut
+            assert time.monotonic() - last_sent >= 1.0
+        served.wait_log("tcpserverd: warning: idle timeout: closing connection from 127.0.0.1 port ",
+                        "program saw eof", "end pid ")
+    finally:
+        served.stop()
+
+
+def test_idle_check_counts_from_the_last_data():
+    """In-process: the relay's last_heard decides, at the daemon's clock."""
+    import selectors
+    import socket as sockets
+
+    from netchain import fusedrelay, serverlog
+
+    log = serverlog.make("s6", "tcpserverd", 0, 40, 40)
+    relays = fusedrelay.FusedRelays(None, log, idle=5)
+    selector = selectors.DefaultSelector()
+    started = []
+    relays.attach(selector, lambda accepted, env, outcome, fd: started.append(fd) or 4242,
+                  lambda accepted, outcome: None)
+    client, server = sockets.socketpair()
+    accepted = type("Accepted", (), {"fd": server.detach(), "remote_ip": "127.0.0.9",
+                                     "remote_port": 1})()
+    relays.start(accepted, {}, type("Outcome", (), {"argv": ["x"], "lines": ()})())
+    relay = relays.relaying[4242].relay
+    relay.last_heard = 1000.0
+    relays.cut_overdue(1004.9)
+    assert 4242 in relays.relaying
+    relays.cut_overdue(1005.0 + fusedrelay.IDLE_CHECK)  # the next look, 5 s after the last data
+    assert 4242 not in relays.relaying
+    client.settimeout(5)
+    assert client.recv(10) == b""  # the client's connection is closed
+    client.close()
+    selector.close()

@@ -1,4 +1,4 @@
-"""tlsd fused into tcpserverd: handshakes and relays in the daemon's loop.
+"""Relays in tcpserverd's loop: tlsd fused, and the idle timeout (-I).
 
 When the chain ends in 'tlsd [options] prog', tcpserverd does tlsd's
 work itself for every connection the stages let through: the handshake
@@ -8,6 +8,10 @@ program on a socketpair, then the copying both ways, all in the loop.  A
 failed handshake costs no process.  The contexts are made once (before
 a privilege drop) and again only when a key or certificate file changes
 identity, so a renewed certificate applies to the next connection.
+
+With tcpserverd -I (indimail's tcpserver -T) every connection is relayed
+so, TLS or not, and one the client has sent nothing on for that long is
+cut: the daemon sees the traffic without a process of its own.
 """
 
 import os
@@ -16,8 +20,10 @@ import socket
 import time
 
 from . import errors, logline, tlsconf, tlsenv, tlsrelay, tlsrun
+from .conn import no_delay
 
 LINGER = 60.0  # seconds a relay may go on flushing to a client once its program has ended
+IDLE_CHECK = 1.0  # seconds between two looks for idle connections
 
 
 class Connection:
@@ -31,22 +37,29 @@ class Connection:
         self.registered = {}  # fd -> selector event mask
 
 
-class TlsServing:
-    """The daemon's TLS side.  start() takes a connection the stages let
-    through; the daemon's callbacks spawn the program (run(accepted, env,
-    outcome, fd) -> pid or None) and account for a refused one
-    (refused(accepted, outcome))."""
+class FusedRelays:
+    """The daemon's relays: tls_config is tlsd's (None: no TLS), idle the
+    -I timeout in seconds (None: none).  start() takes a connection the
+    stages let through; the daemon's callbacks spawn the program
+    (run_program(accepted, env, outcome, fd) -> pid or None) and account
+    for a refused one (refused(accepted, outcome))."""
 
-    def __init__(self, config, log):
-        self.config, self.log = config, log
-        self.contexts = tlsconf.Contexts(config.policy, self._warn)
+    def __init__(self, tls_config, log, idle=None):
+        self.config, self.log, self.idle = tls_config, log, idle
         self.handshaking, self.relaying, self.lingering = set(), {}, set()
         self.selector = self.run_program = self.refused = None
-        if _names_certificate(os.environ):  # checked and loaded now, before a privilege drop
+        self.next_idle_check = 0.0
+        self.contexts = tlsconf.Contexts(tls_config.policy, self._warn) if tls_config else None
+        if tls_config and _names_certificate(os.environ):  # loaded now, before a privilege drop
             self.contexts.context_for(dict(os.environ))
 
     def attach(self, selector, run_program, refused):
         self.selector, self.run_program, self.refused = selector, run_program, refused
+
+    def takes(self, argv):
+        """Whether the daemon relays for this program: every one with TLS;
+        without, all but in-process ones (tcpserverd -T cuts those)."""
+        return argv is not None and (self.config is not None or not argv[0].startswith("python:"))
 
     def count(self):
         """Connections still in their handshake (they hold a slot)."""
@@ -57,23 +70,33 @@ class TlsServing:
             logline.write("%s: warning: %s" % (tlsrun.PROG, text))
 
     def start(self, accepted, env, outcome):
-        try:
-            context = self.contexts.context_for(env)
-        except errors.NetchainError as exc:  # never serve without TLS: refuse, say why
-            self._warn("refusing %s port %s: %s" % (accepted.remote_ip, accepted.remote_port, exc))
-            self.refused(accepted, _refusal(outcome, exc.code))
-            os.close(accepted.fd)
-            return
+        context = None
+        if self.config:
+            try:
+                context = self.contexts.context_for(env)
+            except errors.NetchainError as exc:  # never serve without TLS: refuse, say why
+                self._warn("refusing %s port %s: %s"
+                           % (accepted.remote_ip, accepted.remote_port, exc))
+                self.refused(accepted, _refusal(outcome, exc.code))
+                os.close(accepted.fd)
+                return
         os.set_blocking(accepted.fd, False)
-        tlsrelay.no_delay(accepted.fd)
+        no_delay(accepted.fd)
         relay = tlsrelay.Relay(context, accepted.fd, accepted.fd,
-                               close_notify=self.config.close_notify)
-        conn = Connection(accepted, env, outcome, relay, self.config.deadline())
-        self.handshaking.add(conn)
-        self._update(conn)
+                               close_notify=bool(self.config and self.config.close_notify))
+        conn = Connection(accepted, env, outcome, relay,
+                          self.config.deadline() if self.config else None)
+        if context is None:
+            self._handshaken(conn)  # nothing to wait for: the program starts now
+        else:
+            self.handshaking.add(conn)
+        if conn.relay is not None:
+            self._update(conn)
 
     def _on_event(self, conn, fd, mask):
         relay = conn.relay
+        if relay is None:  # closed by an earlier event of the same round
+            return
         try:
             for event, bit in ((tlsrelay.READ, selectors.EVENT_READ),
                                (tlsrelay.WRITE, selectors.EVENT_WRITE)):
@@ -89,9 +112,10 @@ class TlsServing:
     def _handshaken(self, conn):
         self.handshaking.discard(conn)
         env = conn.env
-        tlsenv.apply(env, conn.relay.environment())
-        if not self.config.keep_env:
-            tlsconf.strip_environment(env)
+        if self.config:
+            tlsenv.apply(env, conn.relay.environment())
+            if not self.config.keep_env:
+                tlsconf.strip_environment(env)
         program_end, relay_end = socket.socketpair()
         conn.app_fd = relay_end.detach()
         os.set_blocking(conn.app_fd, False)
@@ -148,10 +172,11 @@ class TlsServing:
     def _failed(self, conn, reason):
         accepted = conn.accepted
         conn.relay.send_alert()
-        tlsrun.handshake_failed(tlsrun.PROG, self.config.verbosity,
-                              {"TCPREMOTEIP": accepted.remote_ip,
-                               "TCPREMOTEPORT": accepted.remote_port}, reason,
-                              conn.relay.handshaken)
+        if self.config:
+            tlsrun.handshake_failed(tlsrun.PROG, self.config.verbosity,
+                                    {"TCPREMOTEIP": accepted.remote_ip,
+                                     "TCPREMOTEPORT": accepted.remote_port}, reason,
+                                    conn.relay.handshaken)
         if conn in self.handshaking:
             self.handshaking.discard(conn)
             self.refused(accepted, _refusal(conn.outcome, errors.TLS_FAILED))
@@ -172,16 +197,27 @@ class TlsServing:
         self.lingering.discard(conn)
 
     def cut_overdue(self, now):
-        """Handshakes past -K, and relays lingering past LINGER, end."""
+        """Handshakes past -K, and relays lingering past LINGER, end; with
+        -I, so do connections whose client has been silent that long."""
         for conn in list(self.handshaking) + list(self.lingering):
             if conn.deadline is not None and now >= conn.deadline:
                 self._failed(conn, "no TLS handshake within %g s" % self.config.timeout
                              if conn in self.handshaking else "client not reading")
+        if self.idle and now >= self.next_idle_check:
+            self.next_idle_check = now + IDLE_CHECK
+            for conn in list(self.relaying.values()):
+                if conn.relay is not None and now - conn.relay.last_heard >= self.idle:
+                    self.log.warn("idle timeout: closing connection from %s port %s after %g s"
+                                  " without data" % (conn.accepted.remote_ip,
+                                                     conn.accepted.remote_port, self.idle))
+                    self._close(conn)
 
     def next_deadline(self):
         """The earliest deadline to wake up for, or None."""
         deadlines = [conn.deadline for conn in self.handshaking | self.lingering
                      if conn.deadline is not None]
+        if self.idle and self.relaying:
+            deadlines.append(self.next_idle_check)
         return min(deadlines) if deadlines else None
 
 
