@@ -215,6 +215,7 @@ def rows(rules, deny_rules, netchain):
         ("ucspi-tcp tcpserver -HRl0 -x", ucspi(rules["djb"])),
         ("netchain fused: access -x", access(rules["s6"])),
         ("netchain fused: access -x, -M counters", access(rules["s6"], ["-M", rules["metrics"]])),
+        ("netchain fused: access -x, -I 60 (relayed)", access(rules["s6"], ["-I", "60"])),
         ("netchain fused: access -m sqlite:", lambda p: bind(p) + netchain("tcpserver-access") +
          ["-H", "-m", "sqlite:" + rules["sqlite"]] + PROGRAM),
         ("netchain fused: tcpserver -HRl0 -x",

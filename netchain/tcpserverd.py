@@ -1,7 +1,8 @@
 """tcpserverd: the accept loop (s6-tcpserverd's interface).
 
     tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]
-               [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] [ -T timeout ] prog...
+               [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] [ -T timeout ]
+               [ -I idle ] prog...
 
 Serves the listening socket on fd 0 (or systemd's fd 3 with LISTEN_FDS),
 runs prog once per connection with the connection on fd 0 and fd 1.
@@ -23,7 +24,7 @@ from .daemonconfig import Config
 
 PROG = "tcpserverd"
 USAGE = ("tcpserverd [ -1 ] [ -v verbosity ] [ -c maxconn ] [ -C localmaxconn ] [ -X ]"
-         " [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] [ -T timeout ] prog...")
+         " [ -L s6|ucspi ] [ -N name ] [ -M metricsfile ] [ -V ] [ -T timeout ] [ -I idle ] prog...")
 HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
                    signal.SIGABRT, signal.SIGINT, signal.SIGUSR1)
 EMFILE_PAUSE = 1.0

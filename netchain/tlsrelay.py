@@ -43,7 +43,7 @@ class Relay:
         self.last_heard = time.monotonic()  # when the client last sent something
         self.net_in, self.net_out, self.app_in, self.app_out = net_in, net_out, app_in, app_out
         self.close_notify = close_notify
-        self.handshaken = False
+        self.handshaken = context is None  # nothing to agree on without TLS
         self.to_net, self.to_app = bytearray(), bytearray()
         self.net_eof = self.app_eof = False        # each side has said it is done sending
         self.net_closed = self.app_closed = False  # we have shut down our sending to it

@@ -450,9 +450,10 @@ def test_dnspython_is_loaded_before_the_drop_only_when_a_stage_looks_names_up(ch
 def test_idle_client_is_cut_after_I_seconds(mode):
     """-I 1: the daemon relays; a client silent for a second is cut (never
     before a second has passed since it last sent), the program sees EOF."""
-    served = serve(mode, ["-v2", "-I", "1"], ["sh", "-c", "cat; echo program saw eof >&2"])
+    served = serve(mode, ["-v2", "-I", "1"], ["sh", "-c", "echo greeting; cat; echo program saw eof >&2"])
     try:
         with served.connect(timeout=30) as sock:
+            assert sock.recv(100) == b"greeting\n"  # the program speaks first, through the relay
             sock.sendall(b"ping\n")
             assert sock.recv(100) == b"ping\n"
             last_sent = time.monotonic()
