@@ -170,7 +170,7 @@ def _command_path(command):
     return command if "/" in command else shutil.which(command)
 
 
-def prepare_next(argv):
+def prepare_next(argv, prog=None):
     """run() for the netchain program argv starts, prepared now; None when
     argv starts another program (exec it instead).
 
@@ -194,8 +194,8 @@ def prepare_next(argv):
         return lambda: runner.run(module.PROG, module.USAGE, module.main, prog_argv)
     try:
         run = prepare(prog_argv)
-    except errors.NetchainError as exc:
-        code = runner.report(module.PROG, module.USAGE, exc)
+    except errors.NetchainError as exc:  # reported under prog: the front end's name
+        code = runner.report(prog or module.PROG, module.USAGE, exc)
         return lambda: code
     return lambda: runner.run(module.PROG, module.USAGE, lambda _: run(), prog_argv)
 

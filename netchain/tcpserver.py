@@ -25,7 +25,7 @@ PROG = "tcpserver"
 USAGE = ("tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ]"
          " [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program")
 # Debian's ucspi-tcp-ipv6 adds -4, -6 and -I interface; accepted here too.
-SPEC = "461UXpPhHrRoOdDqQvVc:C:x:B:g:u:b:l:t:I:n:si:a:L:f:M:NS:zT:"
+SPEC = "461UXpPhHrRoOdDqQvVc:C:x:B:g:u:b:l:t:I:n:si:a:L:f:M:NS:zT:m:"
 # indimail's TLS options (-n certfile turns TLS on); -s and -i only name the file
 TLS_FLAGS = ("-n", "-s")
 TLS_METHODS = ("SSLv23", "TLSv1_2", "TLSv1_3")
@@ -106,7 +106,7 @@ class Plan:
                 child.append(chosen)
         if "-X" in values:
             child.append("-X")
-        for flag in ("-x", "-B", "-l"):
+        for flag in ("-x", "-B", "-l", "-m"):
             if flag in values:
                 child += [flag, values[flag]]
         if "-t" in values:
@@ -224,7 +224,7 @@ def main(argv):
     os.dup2(sock.fileno(), 0)  # dup2 makes fd 0 inheritable
     sock.close()
     os.environ.update(plan.tls_env)  # read by tlsd (fused: by tcpserverd, before the drop)
-    daemon = chain.prepare_next(plan.chain)  # tcpserverd, loaded before the drop
+    daemon = chain.prepare_next(plan.chain, PROG)  # tcpserverd, loaded before the drop
     privs.drop(*ids)
     if daemon is not None:
         return daemon()

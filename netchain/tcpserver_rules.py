@@ -1,16 +1,19 @@
 """tcpserver-rules: the per-connection half of ucspi-tcp 0.88's tcpserver.
 
     tcpserver-rules [ -v verbosity ] [ -hH ] [ -pP ] [ -rR ] [ -X ] [ -dD ]
-                    [ -l localname ] [ -t timeout ] [ -B banner ] [ -x rules.cdb ] prog...
+                    [ -l localname ] [ -t timeout ] [ -B banner ] [ -x rules.cdb ]
+                    [ -m db.conf ] prog...
 
 What tcpserver's child does after fork: look up the names (local, remote,
 paranoid) and IDENT, check a tcprules cdb in ucspi-tcp's order (no match:
 allow), log 'ok'/'deny' in its format, set the variables with the rule's
-applied last (they win), write the banner.  The tcpserver front end puts
+applied last (they win), write the banner.  With -m (indimail's), the
+rows of a MySQL table for the local port are checked before the cdb.  The tcpserver front end puts
 it in the chain; tcpserverd fuses it.
 """
 
 import errno
+import os
 import socket
 import sys
 
@@ -19,7 +22,7 @@ from .errstr import error_str
 
 PROG = "tcpserver-rules"
 USAGE = ("tcpserver-rules [ -v verbosity ] [ -hH ] [ -pP ] [ -rR ] [ -X ] [ -dD ] [ -l localname ]"
-         " [ -t timeout ] [ -B banner ] [ -x rules.cdb ] prog...")
+         " [ -t timeout ] [ -B banner ] [ -x rules.cdb ] [ -m db.conf ] prog...")
 LOG_NAME = "tcpserver"
 
 
@@ -28,6 +31,7 @@ class Config:
         self.verbosity, self.allow_missing = 1, False
         self.nodelay, self.banner, self.rules, self.rules_path = False, b"", None, None
         self.ident_timeout = 26.0
+        self.mysql = None  # indimail's -m db.conf: rules.mysqlrules.MysqlRules
         # tcpserver's defaults: remote name and IDENT on, local name looked up
         self.lookups = lookups.Lookups(dns=True, ident=True)
         for flag, value in opts:
@@ -46,18 +50,30 @@ class Config:
             elif flag == "-x":
                 self.rules_path = value
                 self.rules = rules.CdbSource(value, rules.DJB)
+            elif flag == "-m":
+                self.mysql = _mysql_rules(value)
             else:
                 self.lookups.set_option(flag, value)
         self.lookups.check_settings(local_lookup=self.lookups.local_name is None)
 
 
 def parse(argv):
-    opts, rest = options.parse(argv, "v:hHpPrRXdDl:t:B:x:")
+    opts, rest = options.parse(argv, "v:hHpPrRXdDl:t:B:x:m:")
     return Config(opts), rest
 
 
+def _mysql_rules(path):
+    """indimail's -m db.conf, read and checked now; MYSQL_TIMEOUT bounds
+    each connect and query (default 30 s)."""
+    from .rules import mysqlrules
+
+    timeout = os.environ.get("MYSQL_TIMEOUT")
+    conf = mysqlrules.DbConf(path, lambda text: logline.write("%s: warning: %s" % (LOG_NAME, text)))
+    return mysqlrules.MysqlRules(conf, options.scan(timeout, "MYSQL_TIMEOUT", 1) if timeout else None)
+
+
 def may_block(config):
-    return config.lookups.may_block() or uses_dns(config)
+    return config.lookups.may_block() or uses_dns(config) or config.mysql is not None
 
 
 def uses_dns(config):
@@ -113,6 +129,13 @@ def _drop(config, ctx, reason):
 
 
 def _rule(config, ctx, ip, host, info):
+    if config.mysql is not None:  # indimail: the database's rows before the cdb
+        try:
+            found = config.mysql.lookup(ip, ctx.env["TCPLOCALPORT"])
+        except errors.SystemFailure as exc:
+            _drop(config, ctx, "unable to read the MySQL rules: %s" % exc)
+        if found is not None:
+            return found
     if config.rules is None:
         return rules.record.ALLOW
     try:
