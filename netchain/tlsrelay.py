@@ -114,14 +114,9 @@ class Relay:
             self._receive_app()
 
     def _receive_net(self):
-        try:
-            data = os.read(self.net_in, CHUNK)
-        except BlockingIOError:
+        data = _read(self.net_in)
+        if data is None:
             return
-        except OSError as exc:
-            if exc.errno not in GONE:
-                raise
-            data = b""
         if data:
             self.incoming.write(data)
             self.last_heard = time.monotonic()
@@ -154,14 +149,9 @@ class Relay:
             self._close_app()
 
     def _receive_app(self):
-        try:
-            data = os.read(self.app_in, CHUNK)
-        except BlockingIOError:
+        data = _read(self.app_in)
+        if data is None:
             return
-        except OSError as exc:
-            if exc.errno not in GONE:
-                raise
-            data = b""
         if data:
             try:
                 self.tls.write(data)
@@ -261,6 +251,19 @@ class Clear:
 
     def unwrap(self):
         pass
+
+
+def _read(fd):
+    """What fd gives: bytes; b"" at its end, or when its peer is gone;
+    None when nothing is ready yet."""
+    try:
+        return os.read(fd, CHUNK)
+    except BlockingIOError:
+        return None
+    except OSError as exc:
+        if exc.errno not in GONE:
+            raise
+        return b""
 
 
 def _reason(exc):
