@@ -17,7 +17,7 @@ import time
 
 from . import conn, tlsenv
 
-CHUNK = 65536
+CHUNK = 262144
 HIGH_WATER = 4 * CHUNK  # stop reading a side while this much waits for the other
 READ, WRITE = 1, 2
 GONE = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
