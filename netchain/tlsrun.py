@@ -177,10 +177,15 @@ def drive(relay, deadline=None, until_handshaken=False):
         events = poller.poll(timeout)
         if not events:
             raise TimeoutError("no TLS handshake within the deadline")
+        handled = False
         for fd, mask in events:
             if mask & select.POLLHUP and fd in (relay.app_in, relay.app_out):
                 relay.app_gone = True
-            for event, bits in ((tlsrelay.READ, select.POLLIN | select.POLLHUP | select.POLLERR),
-                                (tlsrelay.WRITE, select.POLLOUT | select.POLLERR)):
+            trouble = select.POLLHUP | select.POLLERR  # the read or write will say what
+            for event, bits in ((tlsrelay.READ, select.POLLIN | trouble),
+                                (tlsrelay.WRITE, select.POLLOUT | trouble)):
                 if mask & bits and (fd, event) in wanted:
                     relay.ready(fd, event)
+                    handled = True
+        if not handled:  # an event nothing answers (POLLNVAL): end, never spin on it
+            raise tlsrelay.Broken("unexpected poll events %r" % (events,))
