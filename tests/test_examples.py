@@ -18,7 +18,7 @@ import tempfile
 import pytest
 
 from conftest import ROOT, make_env
-from servers import Activated, wait_for
+from servers import Activated, read_to_eof, wait_for
 
 EXAMPLES = os.path.join(ROOT, "examples")
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -52,11 +52,11 @@ class Supervised:
     """examples/SUPERVISOR/hello copied to a directory the service user can
     read (links resolved), with a free port written to env/PORT."""
 
-    def __init__(self, supervisor):
+    def __init__(self, supervisor, name="hello"):
         self.base = tempfile.mkdtemp(prefix="netchain-example-")
         os.chmod(self.base, 0o755)  # the service user runs ./greet from here
-        self.dir = os.path.join(self.base, "hello")
-        shutil.copytree(os.path.join(EXAMPLES, supervisor, "hello"), self.dir, symlinks=False)
+        self.dir = os.path.join(self.base, name)
+        shutil.copytree(os.path.join(EXAMPLES, supervisor, name), self.dir, symlinks=False)
         self.port = None
         self.new_port()
         self.procs = []
@@ -234,6 +234,52 @@ def test_run_script_under_its_supervisor(supervisor):
     finally:
         for sock in held:
             sock.close()
+        service.cleanup(stop)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the examples drop privileges to nobody: root only")
+def test_tls_service_under_s6():
+    """examples/s6/hello-tls: the key is root's (0600 in a 0700 directory),
+    read before the drop; the program runs as nobody behind tlsd."""
+    import ssl
+
+    from tlscerts import Certs
+
+    service = Supervised("s6", "hello-tls")
+    private = os.path.join(service.base, "private")
+    os.mkdir(private, 0o700)
+    certs = Certs(private)
+    for name, path in (("KEYFILE", certs.server_key), ("CERTFILE", certs.server_cert)):
+        with open(os.path.join(service.dir, "env", name), "w") as handle:
+            handle.write(path + "\n")
+    stop = None
+    try:
+        stop = _start_s6(service)
+        service.wait_serving()
+        subprocess.run([_tool("s6-svwait"), "-U", "-t", "20000", service.dir], check=True, timeout=30)
+        context = certs.client_context()
+        with socket.create_connection(("127.0.0.1", service.port), timeout=10) as raw, \
+                context.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.recv(200) == b"welcome 127.0.0.1 (0 already open)\n"
+            service.wait_log("tcpserverd: info: allow 127.0.0.1 port ")
+            pid = int(re.findall(r"allow 127\.0\.0\.1 port \d+ pid (\d+)", service.log())[0])
+            assert _uid_of(pid) == pwd.getpwnam("nobody").pw_uid  # the key was read as root
+            tls.sendall(b"bye\n")
+            assert tls.recv(200) == b"you said: bye\n"
+        service.wait_log("tcpserverd: info: end pid %d " % pid)
+        with socket.create_connection(("127.0.0.1", service.port), timeout=10) as plain:
+            plain.sendall(b"hello in plain text\n")  # no greeting, no program: at most an alert
+            assert b"welcome" not in read_to_eof(plain)
+        service.wait_log("tlsd: warning: handshake failed for 127.0.0.1 port ")
+        with socket.create_connection(("127.0.0.1", service.port), timeout=10,
+                                      source_address=("127.0.0.2", 0)) as raw:
+            with pytest.raises((ssl.SSLError, OSError)):  # the rules close it before tlsd
+                context.wrap_socket(raw, server_hostname="localhost")
+        service.wait_log("tcpserver-access: info: deny 127.0.0.2 key ip4/127.0.0.0_8")
+        stop()
+        service.reap()
+        assert "tcpserverd: info: exiting" in service.log()
+    finally:
         service.cleanup(stop)
 
 
