@@ -128,8 +128,10 @@ def _load(what, path, action):
         raise errors.TlsConfigError("invalid %s %s: %s"
                                     % (what, path, getattr(exc, "reason", None) or exc)) from None
     except OSError as exc:
-        raise errors.TlsConfigError("unable to read %s %s: %s"
-                                    % (what, path, exc.strerror or exc)) from None
+        failure = errors.TlsConfigError("unable to read %s %s: %s"
+                                        % (what, path, exc.strerror or exc))
+        failure.errno = exc.errno
+        raise failure from None
 
 
 def _base_context(sources, policy):
@@ -219,6 +221,18 @@ class Contexts:
 
     def __init__(self, policy, warn=None):
         self.policy, self.warn, self.kept = policy, warn, {}
+        self.warned = set()  # sources already said to be out of this user's sight
+
+    def _out_of_sight(self, key, kept, exc):
+        """After a privilege drop the files may be out of sight (EACCES):
+        keep what was read before, and say so once.  Anything else (a
+        file gone or broken) is refused: never serve without TLS."""
+        if kept is None or getattr(exc, "errno", None) != errno.EACCES:
+            raise exc
+        if self.warn and key not in self.warned:
+            self.warned.add(key)
+            self.warn("%s; still serving the certificate read before" % exc)
+        return kept[1]
 
     def context_for(self, env):
         sources = Sources(env, self.policy)
@@ -227,14 +241,13 @@ class Contexts:
         try:
             now = identity(sources.files())
         except errors.TlsConfigError as exc:
-            # after a privilege drop the files may be out of sight: keep
-            # what was read before it; a file gone or broken is refused
-            if kept is not None and getattr(exc, "errno", None) == errno.EACCES:
-                return kept[1]
-            raise
+            return self._out_of_sight(key, kept, exc)
         if kept is not None and kept[0] == now:
             return kept[1]
-        context = make_context(sources, self.policy, self.warn)
+        try:
+            context = make_context(sources, self.policy, self.warn)
+        except errors.TlsConfigError as exc:
+            context = self._out_of_sight(key, kept, exc)
         if len(self.kept) > 64:  # rules naming many pairs: keep the cache bounded
             self.kept.clear()
         self.kept[key] = (now, context)

@@ -7,6 +7,7 @@ import os
 import shutil
 import ssl
 import subprocess
+import tempfile
 
 import pytest
 
@@ -363,3 +364,36 @@ def test_key_read_before_the_privilege_drop(certs, tmp_path):
             assert talk(served.port, ctx(certs)).data == b"65534\n"
     finally:
         served.stop()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="a privilege drop needs root")
+def test_renewal_the_service_user_cannot_read_keeps_the_old_certificate(certs, tmp_path):
+    """Fused, after a drop to nobody: new files that nobody may read are
+    noticed (their identity changed), warned about, and the certificate
+    read before the drop goes on serving; never a connection without TLS."""
+    private = tempfile.mkdtemp(prefix="netchain-keys-")  # under /tmp: a path nobody can walk
+    os.chmod(private, 0o711)  # others may reach the files, not read them
+    key, cert = os.path.join(private, "key.pem"), os.path.join(private, "cert.pem")
+    shutil.copy(certs.server_key, key)
+    shutil.copy(certs.server_cert, cert)
+    os.chmod(cert, 0o600)
+    argv = prog("tcpserver-bind") + ["-u", "65534", "-g", "65534", "127.0.0.1", "0"] + \
+        prog("tcpserverd") + ["-1", "-v2"] + prog("tlsd") + ["echo", "hello"]
+    served = Served(argv, env={"KEYFILE": key, "CERTFILE": cert})
+    try:
+        first = talk(served.port, ctx(certs))
+        assert first.data == b"hello\n"
+        new_key, new_cert = certs.ca.issue("unreadable", "localhost", ("localhost",))
+        for source, target in ((new_key, key), (new_cert, cert)):
+            shutil.copy(source, target + ".new")
+            os.chmod(target + ".new", 0o600)
+            os.rename(target + ".new", target)
+        second = talk(served.port, ctx(certs))
+        assert second.data == b"hello\n" and second.cert == first.cert
+        served.wait_log("tlsd: warning: unable to read certificate or key ",
+                        "still serving the certificate read before")
+        talk(served.port, ctx(certs))
+        assert served.log().count("still serving the certificate read before") == 1
+    finally:
+        served.stop()
+        shutil.rmtree(private)
