@@ -14,14 +14,10 @@ import time
 
 import pytest
 
+from servers import _free_port
+
 PASSWORD = "netchain-test-password"
 INSTALL, SERVER = "/usr/bin/mariadb-install-db", "/usr/sbin/mariadbd"
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MariaDB:
