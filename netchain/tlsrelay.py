@@ -170,36 +170,29 @@ class Relay:
         self._collect()
 
     def _send_net(self):
-        try:
-            written = os.write(self.net_out, self.to_net)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            if exc.errno not in GONE:
-                raise
-            raise Broken("the client went away") from None
+        written = _write(self.net_out, self.to_net)
+        if written is None:
+            raise Broken("the client went away")
         del self.to_net[:written]
         self._maybe_close_net()
 
     def _send_app(self):
-        try:
-            written = os.write(self.app_out, self.to_app)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            if exc.errno not in GONE:
-                raise
-            self.to_app.clear()  # the program stopped reading: drop what it will not read
-            written = 0
+        written = _write(self.app_out, self.to_app)
+        if written is None:  # the program stopped reading: drop what it will not read
+            self.to_app.clear()
             self.net_eof = True
-        del self.to_app[:written]
+        else:
+            del self.to_app[:written]
         if self.net_eof and not self.to_app:
             self._close_app()
 
-    def _collect(self):
+    def _take_outgoing(self):
         """Move what OpenSSL has written into the network buffer."""
         if self.outgoing.pending:
             self.to_net += self.outgoing.read()
+
+    def _collect(self):
+        self._take_outgoing()
         self._maybe_close_net()
 
     def _maybe_close_net(self):
@@ -215,8 +208,7 @@ class Relay:
     def send_alert(self):
         """On failure: one try at sending what OpenSSL has queued (the
         alert that tells the client why), never waiting."""
-        if self.outgoing.pending:
-            self.to_net += self.outgoing.read()
+        self._take_outgoing()
         if self.to_net:
             try:
                 os.write(self.net_out, self.to_net)
@@ -264,6 +256,19 @@ def _read(fd):
         if exc.errno not in GONE:
             raise
         return b""
+
+
+def _write(fd, data):
+    """How much of data fd took: 0 when it takes nothing now; None when
+    its reader is gone."""
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        if exc.errno not in GONE:
+            raise
+        return None
 
 
 def _reason(exc):
