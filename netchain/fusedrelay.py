@@ -19,7 +19,7 @@ import selectors
 import socket
 import time
 
-from . import errors, logline, tlsconf, tlsenv, tlsrelay, tlsrun
+from . import errors, inproc, logline, tlsconf, tlsenv, tlsrelay, tlsrun
 from .conn import no_delay
 
 LINGER = 60.0  # seconds a relay may go on flushing to a client once its program has ended
@@ -27,8 +27,9 @@ IDLE_CHECK = 1.0  # seconds between two looks for idle connections
 
 
 class Connection:
-    """One TLS connection: the accepted one, its relay, and (after the
-    handshake) the program's pid and the relay's end of the socketpair."""
+    """One relayed connection (TLS, or plain for -I): the accepted one,
+    its relay, and (after the handshake) the program's pid and the
+    relay's end of the socketpair."""
 
     def __init__(self, accepted, env, outcome, relay, deadline):
         self.accepted, self.env, self.outcome, self.relay = accepted, env, outcome, relay
@@ -50,7 +51,7 @@ class FusedRelays:
         self.selector = self.run_program = self.refused = None
         self.next_idle_check = 0.0
         self.contexts = tlsconf.Contexts(tls_config.policy, self._warn) if tls_config else None
-        if tls_config and _names_certificate(os.environ):  # loaded now, before a privilege drop
+        if tls_config and tlsconf.names_certificate(os.environ):  # loaded now, before a privilege drop
             self.contexts.context_for(dict(os.environ))
 
     def attach(self, selector, run_program, refused):
@@ -59,7 +60,7 @@ class FusedRelays:
     def takes(self, argv):
         """Whether the daemon relays for this program: every one with TLS;
         without, all but in-process ones (tcpserverd -T cuts those)."""
-        return argv is not None and (self.config is not None or not argv[0].startswith("python:"))
+        return argv is not None and (self.config is not None or not inproc.is_target(argv))
 
     def count(self):
         """Connections still in their handshake (they hold a slot)."""
@@ -170,16 +171,13 @@ class FusedRelays:
             conn.registered[fd] = new
 
     def _failed(self, conn, reason):
-        accepted = conn.accepted
         conn.relay.send_alert()
-        if self.config:
-            tlsrun.handshake_failed(tlsrun.PROG, self.config.verbosity,
-                                    {"TCPREMOTEIP": accepted.remote_ip,
-                                     "TCPREMOTEPORT": accepted.remote_port}, reason,
-                                    conn.relay.handshaken)
+        if self.config:  # the client as the chain knows it, as tlsd alone logs it
+            tlsrun.log_failure(tlsrun.PROG, self.config.verbosity, conn.env, reason,
+                               conn.relay.handshaken)
         if conn in self.handshaking:
             self.handshaking.discard(conn)
-            self.refused(accepted, _refusal(conn.outcome, errors.TLS_FAILED))
+            self.refused(conn.accepted, _refusal(conn.outcome, errors.TLS_FAILED))
         self._close(conn)
 
     def _close(self, conn):
@@ -219,10 +217,6 @@ class FusedRelays:
         if self.idle and self.relaying:
             deadlines.append(self.next_idle_check)
         return min(deadlines) if deadlines else None
-
-
-def _names_certificate(env):
-    return any(name == "CERTFILE" or name.startswith("CERTFILE:") for name in env)
 
 
 def _refusal(outcome, code):

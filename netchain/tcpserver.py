@@ -28,7 +28,6 @@ USAGE = ("tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B ban
 SPEC = "461UXpPhHrRoOdDqQvVc:C:x:B:g:u:b:l:t:I:n:si:a:L:f:M:NS:zT:m:"
 # indimail's TLS options (-n certfile turns TLS on); -s and -i only name the file
 TLS_FLAGS = ("-n", "-s")
-TLS_METHODS = ("SSLv23", "TLSv1_2", "TLSv1_3")
 CERTDIR = "/etc/indimail/certs"
 
 
@@ -139,9 +138,12 @@ def tls_environment(values, environ):
         if value:
             env["CAFILE" if flag == "-a" else name] = value
     if "-M" in values:
-        if values["-M"] not in TLS_METHODS:
+        from .tlsconf import METHODS  # tlsd's list: a method it would refuse is a usage error here
+
+        methods = sorted(name for name in METHODS if name)
+        if values["-M"] not in methods:
             raise errors.UsageError("-M %s is not supported: TLS 1.2 and 1.3 only (%s)"
-                                    % (values["-M"], ", ".join(TLS_METHODS)))
+                                    % (values["-M"], ", ".join(methods)))
         env["TLS_METHOD"] = values["-M"]
     if "-N" in values:
         env["TLS_RENEGOTIATION"] = "1"

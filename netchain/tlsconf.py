@@ -36,6 +36,11 @@ class Policy:
         self.strict_eof, self.servername = strict_eof, servername
 
 
+def names_certificate(env):
+    """Whether env names a certificate (the plain one or an SNI pair)."""
+    return any(name.split(":", 1)[0] == "CERTFILE" for name in env)
+
+
 def strip_environment(env):
     """Remove the key, certificate and CA variables (tlsd/tlsc without -Z)."""
     for name in list(env):
@@ -54,8 +59,8 @@ class Sources:
         if policy.sni_level and policy.server_side:
             for name in sorted(env):
                 if name.startswith("CERTFILE:"):
-                    server = name[len("CERTFILE:"):].lower()
-                    self._pair(env, server, "KEYFILE:" + name[9:], name, required=True)
+                    server = name[len("CERTFILE:"):]
+                    self._pair(env, server.lower(), "KEYFILE:" + server, name, required=True)
             if not self.pairs:
                 raise errors.TlsConfigError("-k given but no KEYFILE/CERTFILE pair is set")
         self.cafile, self.cadir = env.get("CAFILE") or None, env.get("CADIR") or None
@@ -99,9 +104,7 @@ def ca_directory_files(directory):
     try:
         names = sorted(os.listdir(directory))
     except OSError as exc:
-        failure = errors.TlsConfigError("unable to read CADIR %s: %s" % (directory, exc.strerror))
-        failure.errno = exc.errno
-        raise failure from None
+        raise _unreadable("CADIR " + directory, exc) from None
     return [os.path.join(directory, name) for name in names if not name.startswith(".")]
 
 
@@ -112,9 +115,7 @@ def identity(paths):
         try:
             info = os.stat(path)
         except OSError as exc:
-            failure = errors.TlsConfigError("unable to read %s: %s" % (path, exc.strerror))
-            failure.errno = exc.errno
-            raise failure from None
+            raise _unreadable(path, exc) from None
         seen.append((path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
                      info.st_ctime_ns))
     return tuple(seen)
@@ -128,10 +129,15 @@ def _load(what, path, action):
         raise errors.TlsConfigError("invalid %s %s: %s"
                                     % (what, path, getattr(exc, "reason", None) or exc)) from None
     except OSError as exc:
-        failure = errors.TlsConfigError("unable to read %s %s: %s"
-                                        % (what, path, exc.strerror or exc))
-        failure.errno = exc.errno
-        raise failure from None
+        raise _unreadable("%s %s" % (what, path), exc) from None
+
+
+def _unreadable(what, exc):
+    """TlsConfigError for a file that could not be read, carrying its errno
+    (Contexts tells a file out of this user's sight from a broken one)."""
+    failure = errors.TlsConfigError("unable to read %s: %s" % (what, exc.strerror or exc))
+    failure.errno = exc.errno
+    return failure
 
 
 def _base_context(sources, policy):

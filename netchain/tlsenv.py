@@ -6,6 +6,7 @@ made only after a completed handshake, in exec and fused mode alike.
 """
 
 import hashlib
+import ssl
 
 
 def session_environment(tls):
@@ -49,8 +50,6 @@ def _escape(value):
 
 def provider_text(env):
     """indimail's TLS_PROVIDER (tcpserver -z): the library and the session."""
-    import ssl
-
     return "%s, %s, cipher %s" % (ssl.OPENSSL_VERSION, env.get("SSL_PROTOCOL", ""),
                                   env.get("SSL_CIPHER", ""))
 

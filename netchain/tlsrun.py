@@ -55,7 +55,7 @@ class Config:
         return None if self.timeout is None else time.monotonic() + self.timeout
 
 
-def handshake_failed(prog, verbosity, env, reason, handshaken=False):
+def log_failure(prog, verbosity, env, reason, handshaken=False):
     """The one line for a failed handshake or session (-v2): the client and why."""
     if verbosity >= 2:
         logline.write("%s: warning: %s failed for %s port %s: %s"
@@ -125,7 +125,7 @@ def _relay(prog, config, env, context, ids, notify_w, relay_end):
     except (tlsrelay.Broken, TimeoutError) as exc:
         if relay is not None:
             relay.send_alert()
-        handshake_failed(prog, config.verbosity, env, exc, relay is not None and relay.handshaken)
+        log_failure(prog, config.verbosity, env, exc, relay is not None and relay.handshaken)
         return errors.TLS_FAILED
     except errors.NetchainError as exc:
         logline.write("%s: fatal: %s" % (prog, exc))
