@@ -261,8 +261,15 @@ def run_alone(module, argv, parsed=None):
         next_argv = module.step(config, ctx, rest)
     finally:
         ctx.close()
-    if next_argv[0].startswith("python:"):  # python:pkg.mod:func: this process runs it
+    return continue_with(next_argv, ctx.env, module.PROG)
+
+
+def continue_with(argv, env, prog):
+    """Go on to argv: exec it, or run a python:pkg.mod:func here (prog
+    names this process in its log lines)."""
+    if argv[0].startswith("python:"):
         from . import inproc  # asyncio and inspect: only for a chain that needs them
 
-        return inproc.run_here(next_argv, ctx.env, module.PROG)
-    exec_into(next_argv, ctx.env)
+        return inproc.run_here(argv, env, prog)
+    exec_into(argv, env)
+    return errors.OK

@@ -13,7 +13,7 @@ relay is tlsd's (netchain/tlsrun.py), on the client side.
 
 import os
 
-from . import errors, logline, options, tlsconf, tlsrun
+from . import errors, options, tlsconf, tlsrun
 
 PROG = "tlsc"
 USAGE = ("tlsc [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -Z | -z ] [ -v verbosity ] [ -K timeout ]"
@@ -23,10 +23,7 @@ PROGRAM_FDS = (6, 7)
 
 def parse(argv):
     opts, rest = options.parse(argv, "SsJjYyZzv:K:k:6:7:")
-    config = tlsrun.Config(opts, server_side=False, net_fds=PROGRAM_FDS)
-    chosen = [flag for flag, _ in opts if flag in ("-Y", "-y")]
-    config.send_certificate = bool(chosen) and chosen[-1] == "-y"
-    return config, rest
+    return tlsrun.Config(opts, server_side=False, net_fds=PROGRAM_FDS), rest
 
 
 def main(argv):
@@ -36,15 +33,11 @@ def main(argv):
     env = dict(os.environ)
     if not (env.get("CAFILE") or env.get("CADIR")):
         raise errors.BadInput("CAFILE or CADIR must be set: the server is always verified")
-    if config.send_certificate and not env.get("CERTFILE"):
+    send_certificate = config.policy.verify == tlsconf.REQUIRE_CERTIFICATE  # -y
+    if send_certificate and not env.get("CERTFILE"):
         raise errors.TlsConfigError("-y given but CERTFILE is not set")
     named = dict(env)
-    if not config.send_certificate:
+    if not send_certificate:
         for name in ("KEYFILE", "CERTFILE"):
             named.pop(name, None)  # -Y: no client certificate, whatever is set
-    sources = tlsconf.Sources(named, config.policy)
-    context = tlsconf.make_context(sources, config.policy,
-                                   lambda text: logline.write("%s: warning: %s" % (PROG, text)))
-    config.program_fds = PROGRAM_FDS
-    program_end = tlsrun.start(PROG, config, env, context)
-    return tlsrun.run_program(PROG, config, rest, env, program_end)
+    return tlsrun.serve(PROG, config, rest, env, named)

@@ -14,7 +14,7 @@ netchain/fusedrelay.py) with the same Relay.
 
 import os
 
-from . import errors, logline, options, tlsconf, tlsrun
+from . import errors, options, tlsrun
 
 PROG = "tlsd"
 USAGE = ("tlsd [ -S | -s ] [ -J | -j ] [ -Y | -y ] [ -Z | -z ] [ -v verbosity ]"
@@ -30,11 +30,6 @@ def main(argv):
     config, rest = parse(argv)
     if not rest:
         raise errors.UsageError("no program to run")
-    config.program_fds = (0, 1)
     env = dict(os.environ)
-    sources = tlsconf.Sources(env, config.policy)
-    context = tlsconf.make_context(sources, config.policy,
-                                   lambda text: logline.write("%s: warning: %s" % (PROG, text)))
-    program_end = tlsrun.start(PROG, config, env, context)
-    return tlsrun.run_program(PROG, config, rest, env, program_end)
+    return tlsrun.serve(PROG, config, rest, env, env)
 

@@ -24,6 +24,8 @@ class Config:
     """The options: the TLS policy and what the relay and the log do."""
 
     def __init__(self, opts, server_side=True, net_fds=(0, 1)):
+        # the program's descriptors: where the network is unless -6/-7 move it
+        self.program_fds = net_fds
         verify, sni_level, strict, self.servername = tlsconf.NO_CERTIFICATE, 0, False, None
         self.close_notify, self.keep_env, self.verbosity, self.timeout = False, False, 1, None
         self.net_fds = net_fds  # where the client (tlsd) or the server (tlsc) is
@@ -136,6 +138,15 @@ def _relay(prog, config, env, context, ids, notify_w, relay_end):
         return errors.TEMPORARY
 
 
+def serve(prog, config, rest, env, named):
+    """tlsd's and tlsc's main after the options: the context from the files
+    named (in named), the relay forked, then rest on the plaintext side."""
+    context = tlsconf.make_context(tlsconf.Sources(named, config.policy), config.policy,
+                                   lambda text: logline.write("%s: warning: %s" % (prog, text)))
+    program_end = start(prog, config, env, context)
+    return run_program(prog, config, rest, env, program_end)
+
+
 def run_program(prog, config, rest, env, program_end):
     """exec rest (or run a python: target here) on program_end."""
     if not config.keep_env:
@@ -145,13 +156,7 @@ def run_program(prog, config, rest, env, program_end):
     for fd in set(config.net_fds) - set(config.program_fds):
         os.close(fd)  # the TLS side is the relay's alone
     program_end.close()
-    if rest[0].startswith("python:"):
-        from . import inproc
-
-        return inproc.run_here(rest, env, prog)
-    chain.exec_into(rest, env)
-    return errors.OK
-
+    return chain.continue_with(rest, env, prog)
 
 
 def drive(relay, deadline=None, until_handshaken=False):
