@@ -79,8 +79,10 @@ class Workers:
 def build(prog, enabled, log, idle=None):
     """Parse the fusable head of prog once; return the Pipeline."""
     stages, rest = [], list(prog)
-    while enabled and rest and stage_name(rest)[0] is not None:
-        name, skip = stage_name(rest)
+    while enabled and rest:
+        name, skip = stage_name(rest)  # reads a launcher's head: once per program
+        if name is None:
+            break
         module = importlib.import_module("netchain." + FUSABLE[name])
         config, after = module.parse([name] + rest[skip:])
         if not after:
@@ -88,14 +90,15 @@ def build(prog, enabled, log, idle=None):
         stages.append((module, config))
         rest = after
     relays = None
-    if (enabled and chain.netchain_program(rest)[0] == "tlsd") or idle:
+    name, words = chain.netchain_program(rest) if enabled else (None, 1)
+    if name == "tlsd" or idle:
         from . import fusedrelay  # the daemon relays: tlsd's work, or watching for -I
 
         tls_config = None
-        if enabled and chain.netchain_program(rest)[0] == "tlsd":
+        if name == "tlsd":
             from . import tlsd
 
-            tls_config, rest = tlsd.parse(["tlsd"] + rest[chain.netchain_program(rest)[1]:])
+            tls_config, rest = tlsd.parse(["tlsd"] + rest[words:])
             if not rest:
                 raise errors.UsageError("tlsd: no program to run")
         relays = fusedrelay.FusedRelays(tls_config, log, idle)

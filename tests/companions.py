@@ -3,9 +3,13 @@ Debian's on the same input and compare what matters."""
 
 import re
 
+from hypothesis import strategies as st
+
 from conftest import need, run, run_ref
 
 PID_AT_LINE_START = re.compile(rb"^\d+ ", re.M)
+# input for the CR/LF converters: random bytes, or runs of CR, LF and CR LF
+CRLF_HEAVY = st.binary(max_size=200) | st.lists(st.sampled_from([b"\r", b"\n", b"a", b"\r\n"])).map(b"".join)
 
 
 def both(prog, *args, stdin=b"", env=None, timeout=60):

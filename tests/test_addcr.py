@@ -1,11 +1,8 @@
 """addcr: byte for byte as Debian's on random input."""
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from companions import same
-
-CRLF_HEAVY = st.binary(max_size=200) | st.lists(st.sampled_from([b"\r", b"\n", b"a", b"\r\n"])).map(b"".join)
+from companions import CRLF_HEAVY, same
 
 
 @settings(max_examples=30, deadline=None)
