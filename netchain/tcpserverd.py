@@ -78,7 +78,10 @@ class Server(daemonsignals.SignalsMixin):
         self._set_accepting(not self.stopping and not paused
                             and self.open_count() < self.config.maxconn)
 
-    def serve(self):
+    def serve(self, ready=None):
+        """Serve until told to stop; ready() (the -1 announcement) is
+        called once the signals are handled here: a supervisor or test
+        that signals us as soon as we say we are up must not kill us."""
         signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
         for signum in HANDLED_SIGNALS:
             signal.signal(signum, lambda *_: None)  # work happens in the loop
@@ -87,6 +90,8 @@ class Server(daemonsignals.SignalsMixin):
             self.inproc.begin()
         self.log.starting()
         self._update_accepting()
+        if ready is not None:
+            ready()
         while not self.stopping:
             events = self.selector.select(self._timeout())
             for key, mask in events:
@@ -281,6 +286,5 @@ def _run(config, log, pipeline, plugins):
     spawn.ensure_standard_fds()
     listeners = listener.inherited(os.environ, os.getpid())
     server = Server(listeners, config, pipeline, log, plugins)
-    if config.announce:  # only now: everything the loop needs is open
-        listener.announce(listeners[0].sock)
-    return server.serve()
+    # only once the loop is ready and its signals are ours
+    return server.serve(lambda: listener.announce(listeners[0].sock) if config.announce else None)

@@ -492,3 +492,17 @@ def test_idle_check_counts_from_the_last_data():
     assert client.recv(10) == b""  # the client's connection is closed
     client.close()
     selector.close()
+
+
+def test_signals_are_handled_once_the_port_is_announced(mode):
+    """-1 says the daemon is ready: a SIGUSR1 sent the moment the port is
+    read is answered with the table, never the signal's default (death)."""
+    served = serve(mode, ["-v2"], ["echo", "hello"])
+    try:
+        served.proc.send_signal(signal.SIGUSR1)
+        served.wait_log("tcpserverd: info: status: 0/40")
+        assert served.proc.poll() is None
+        assert served.talk() == b"hello\n"
+    finally:
+        code, _ = served.stop()
+    assert code == 0
